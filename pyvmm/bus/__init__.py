@@ -1,0 +1,4 @@
+from .ioport import IOBus
+from .irq import IrqLine
+
+__all__ = ["IOBus", "IrqLine"]

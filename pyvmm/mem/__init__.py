@@ -1,0 +1,3 @@
+from .physmem import PhysMem, PAGE_SHIFT, PAGE_SIZE, KIND_RAM, KIND_ROM, KIND_MMIO, KIND_NONE
+
+__all__ = ["PhysMem", "PAGE_SHIFT", "PAGE_SIZE", "KIND_RAM", "KIND_ROM", "KIND_MMIO", "KIND_NONE"]

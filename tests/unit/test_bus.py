@@ -1,0 +1,72 @@
+import pytest
+
+from pyvmm.bus import IOBus, IrqLine
+from pyvmm.errors import BusConflict
+
+
+def test_unmapped_ports_read_all_ones_and_drop_writes():
+    io = IOBus()
+    io.outb(0x1234, 0x55)
+    assert io.inb(0x1234) == 0xFF
+    assert io.inw(0x1234) == 0xFFFF
+    assert io.ind(0x1234) == 0xFFFFFFFF
+
+
+def test_handlers_receive_absolute_port_and_wide_accesses_split():
+    io = IOBus()
+    regs = {}
+    io.register(0x300, 4, read8=lambda p: regs.get(p, 0), write8=regs.__setitem__, owner="card")
+    io.outw(0x301, 0xBEEF)
+    assert regs == {0x301: 0xEF, 0x302: 0xBE}
+    assert io.inw(0x301) == 0xBEEF
+    assert io.inb(0x302) == 0xBE
+
+
+def test_word_handler_takes_precedence_and_dword_uses_its_own_handler():
+    io = IOBus()
+    seen = []
+    io.register(0x1F0, read16=lambda p: 0x1234, write16=lambda p, v: seen.append((16, v)),
+                read32=lambda p: 0xCAFEBABE, write32=lambda p, v: seen.append((32, v)), owner="ata")
+    assert io.inw(0x1F0) == 0x1234
+    assert io.ind(0x1F0) == 0xCAFEBABE
+    io.outw(0x1F0, 0x10001)
+    io.outd(0x1F0, 0x1_0000_0001)
+    assert seen == [(16, 0x0001), (32, 0x00000001)]
+
+
+def test_overlapping_registration_fails_naming_both_owners():
+    io = IOBus()
+    io.register(0x60, read8=lambda p: 0, owner="kbc")
+    with pytest.raises(BusConflict, match="kbc"):
+        io.register(0x5F, 2, read8=lambda p: 0, owner="other")
+    # a different direction on the same port is not a conflict
+    io.register(0x60, write8=lambda p, v: None, owner="kbc-out")
+
+
+def test_port_numbers_wrap_at_64k():
+    io = IOBus()
+    got = []
+    io.register(0xFFFF, write8=lambda p, v: got.append((p, v)), owner="top")
+    io.register(0x0000, write8=lambda p, v: got.append((p, v)), owner="bottom")
+    io.outw(0xFFFF, 0x0201)
+    assert got == [(0xFFFF, 1), (0, 2)]
+
+
+def test_irq_line_reports_level_changes_once():
+    changes = []
+    line = IrqLine(3)
+    line.connect(changes.append)
+    line.raise_()
+    line.raise_()
+    line.lower()
+    line.pulse()
+    assert changes == [1, 0, 1, 0]
+    assert line.rising_edges == 2
+
+
+def test_connecting_to_a_raised_line_delivers_its_level():
+    line = IrqLine(5)
+    line.raise_()
+    changes = []
+    line.connect(changes.append)
+    assert changes == [1]
