@@ -23,11 +23,13 @@ class Board:
         self.devices = []
         self.cpu = None
         self.pic = None
+        self.pit = None
         self.dma = None
         self.reset_requested = None   # "hard"/"cpu" once a device asks for a reset
         self.exit_code = None         # set by the debug-exit device
         self.log = []                 # lines written by debug devices when no sink is set
         self.log_sink = None          # callable(str) that receives them instead
+        self._a20_sources = {}
 
     def attach(self, device):
         device.attach(self)
@@ -44,8 +46,11 @@ class Board:
         self.exit_code = code
         self.clock.request_stop()
 
-    def set_a20(self, enabled):
-        self.mem.set_a20(enabled)
+    def set_a20(self, enabled, source="kbc"):
+        """Drive one of the A20 gate inputs ("kbc" = 8042 output port, "port92" = fast
+        A20).  As on AT boards the inputs are ORed: A20 is on if any source enables it."""
+        self._a20_sources[source] = bool(enabled)
+        self.mem.set_a20(any(self._a20_sources.values()))
 
     def emit_log(self, text):
         if self.log_sink is not None:

@@ -1,0 +1,89 @@
+"""Ports that exist for debugging guests, not on a real AT.
+
+* :class:`PostPort` - port 80h, the POST checkpoint port that ISA "POST cards"
+  display.  ``post_code`` holds the last byte written; with ``history=True`` every
+  byte is also appended to ``post_history``.  Reads are left unclaimed (all ones),
+  as a POST card does not drive the bus.
+* :class:`DebugConsole` - port E9h, the Bochs/QEMU "port E9 hack": bytes written are
+  collected into lines and each finished line goes to ``board.emit_log``.  Reading
+  the port returns E9h, which guests use to detect it.
+* :class:`DebugExit` - QEMU's isa-debug-exit: writing V to port F4h ends the run
+  with exit code ``(V << 1) | 1`` through ``board.request_exit``.  The machine
+  attaches it only when its configuration asks for it.
+"""
+from .base import Device
+
+
+class PostPort(Device):
+    name = "postcode"
+    STATE_FIELDS = ("post_code", "post_history")
+
+    def __init__(self, port=0x80, history=False):
+        self.port = port
+        self.history = history
+        self.post_code = 0
+        self.post_history = []
+
+    def attach(self, board):
+        super().attach(board)
+        board.io.register(self.port, 1, write8=self._write, owner=self.name)
+
+    def reset(self, kind="hard"):
+        if kind == "hard":
+            self.post_code = 0
+            self.post_history = []
+
+    def _write(self, port, value):
+        self.post_code = value
+        if self.history:
+            self.post_history.append(value)
+
+
+class DebugConsole(Device):
+    name = "debugcon"
+    STATE_FIELDS = ("line",)
+
+    def __init__(self, port=0xE9, encoding="cp437"):
+        self.port = port
+        self.encoding = encoding
+        self.line = bytearray()
+
+    def attach(self, board):
+        super().attach(board)
+        board.io.register(self.port, 1, read8=self._read, write8=self._write, owner=self.name)
+
+    def reset(self, kind="hard"):
+        self.flush()
+
+    def _read(self, port):
+        return 0xE9
+
+    def _write(self, port, value):
+        if value == 0x0A:
+            self._emit()
+        elif value != 0x0D:
+            self.line.append(value)
+
+    def flush(self):
+        """Send an unfinished line (at reset or when the run ends)."""
+        if self.line:
+            self._emit()
+
+    def _emit(self):
+        text = bytes(self.line).decode(self.encoding, errors="replace")
+        self.line = bytearray()
+        self.board.emit_log(text)
+
+
+class DebugExit(Device):
+    name = "debugexit"
+
+    def __init__(self, port=0xF4):
+        self.port = port
+
+    def attach(self, board):
+        super().attach(board)
+        board.io.register(self.port, 1, write8=self._write, owner=self.name)
+
+    def _write(self, port, value):
+        self.board.request_exit((value << 1) | 1)
