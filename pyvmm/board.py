@@ -25,6 +25,9 @@ class Board:
         self.pic = None
         self.pit = None
         self.dma = None
+        self.fdc = None
+        self.ata = None               # primary channel; ata2 the secondary
+        self.ata2 = None
         self.nmi_enabled = True       # port 70h bit 7 (the RTC index port) masks NMI
         self.reset_requested = None   # "hard"/"cpu" once a device asks for a reset
         self.exit_code = None         # set by the debug-exit device
