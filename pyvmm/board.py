@@ -26,6 +26,8 @@ class Board:
         self.pit = None
         self.dma = None
         self.fdc = None
+        self.kbc = None
+        self.vga = None
         self.ata = None               # primary channel; ata2 the secondary
         self.ata2 = None
         self.nmi_enabled = True       # port 70h bit 7 (the RTC index port) masks NMI
