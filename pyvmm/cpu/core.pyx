@@ -1,0 +1,1649 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The x86 real-mode core: 8086/8088, 80186 and the 80286's real-mode differences.
+
+Time: every instruction costs one cycle of the machine clock, every REP iteration
+after the first one more, and an interrupt entry one.  ``run()`` keeps time in
+``self.cyc`` and writes it to ``clock.now`` before every call into Python (port I/O,
+MMIO, INTA) and on exit; after each call it re-reads ``clock.deadline`` and
+``mem.addr_mask``.
+
+Reset: CS:IP = F000:FFF0 on every model (the same physical address FFFF0h as the
+8086's documented FFFF:0000; F000 is what the 286 uses and what our ROMs expect).
+
+Interrupts are sampled at instruction boundaries in the 8086 flowchart's order: NMI,
+then INTR (IF=1, not in the shadow of STI or MOV/POP SS), then the single-step trap of
+an instruction that began with TF=1; one entry per boundary, so a trap taken after an
+NMI entry runs first and returns into the NMI handler.  INTR is ignored while
+``intack`` is None.  A REP string instruction stops between iterations when an
+interrupt is pending (IP back at the instruction; on the 8086 at its last prefix,
+losing the others, as the chip does) or when time is up (IP back at the first prefix).
+
+Models: the 8088 behaves as the 8086 (no prefetch queue is modelled, so they do not
+differ here).  The 80186 adds its instructions, INT 6 for undefined opcodes, divide
+errors returning to the faulting instruction, shift counts masked to 5 bits and
+FLAGS bits 12-15 reading 0 (Intel leaves them undefined; the 80186 ROM test results
+record zeros).  The 80286 model adds PUSH SP storing the old SP and the real-mode
+segment overrun: a word at offset FFFFh, or an instruction longer than 10 bytes,
+raises INT 13 with the registers as they were (string instructions keep their
+progress, as the 286 vectors show).
+
+Not modelled: the prefetch queue (code that modifies the bytes right after itself
+sees the new bytes at once; an 8086 would run the stale queued bytes) and the exact
+results of the 8086's undefined FE /2-7 forms and register forms of LEA/LES/LDS and
+FF /3, FF /5 (the vectors exclude them; here they do something harmless).
+"""
+cimport cython
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int8_t, int16_t, int32_t, int64_t, uint64_t
+
+cdef extern from *:
+    """
+    /* the small helpers (memory, fetch, ModRM, registers) must fold into the
+       execute function: GCC's size heuristics give up on a function this big */
+    #if defined(__GNUC__)
+    #undef CYTHON_INLINE
+    #define CYTHON_INLINE __inline__ __attribute__((always_inline))
+    #endif
+    """
+
+import numpy as np
+from ..errors import ConfigError, StateError
+
+cdef enum:
+    # run() exit reasons
+    X_BUDGET = 0        # clock reached start+max_cycles or clock.deadline
+    X_HLT = 1           # the CPU is halted (HLT) with nothing to wake it
+    X_STOP = 2          # cpu.stop() was called (by a device, the debugger, an error)
+    X_BREAK = 3         # the next instruction is at a breakpoint
+
+cdef enum:
+    # FLAGS bits
+    CF = 0x0001
+    PF = 0x0004
+    AF = 0x0010
+    ZF = 0x0040
+    SF = 0x0080
+    TF = 0x0100
+    IF_ = 0x0200
+    DF = 0x0400
+    OF = 0x0800
+    ARITH = 0x08D5      # OF SF ZF AF PF CF
+
+cdef enum:
+    # register numbers as the ModRM byte encodes them
+    R_AX = 0
+    R_CX = 1
+    R_DX = 2
+    R_BX = 3
+    R_SP = 4
+    R_BP = 5
+    R_SI = 6
+    R_DI = 7
+    S_ES = 0
+    S_CS = 1
+    S_SS = 2
+    S_DS = 3
+
+cdef enum:
+    M_8086 = 0
+    M_8088 = 1
+    M_80186 = 2
+    M_80286 = 3
+    NBREAK = 16
+
+EXIT_BUDGET = X_BUDGET
+EXIT_HLT = X_HLT
+EXIT_STOP = X_STOP
+EXIT_BREAK = X_BREAK
+STATE_VERSION = 1
+
+_MODELS = {"8086": M_8086, "8088": M_8088, "80186": M_80186, "80286": M_80286}
+_R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
+_R32 = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi")
+_R8 = ("al", "cl", "dl", "bl", "ah", "ch", "dh", "bh")
+_SREG = ("es", "cs", "ss", "ds")
+_REGNAMES = frozenset(_R16 + _R32 + _R8 + _SREG + ("ip", "flags"))
+
+
+cdef inline uint32_t parity(uint32_t v) noexcept nogil:
+    # PF set when the low byte has an even number of ones: 0x9669 has bit n set for
+    # each even-parity nibble n, and v ^ v>>4 folds the byte's parity into a nibble.
+    return ((0x9669 >> ((v ^ (v >> 4)) & 0xF)) & 1) << 2
+
+
+@cython.final
+cdef class CPU:
+    cdef uint32_t r[8]          # eax ecx edx ebx esp ebp esi edi (16-bit ops use the low half)
+    cdef uint16_t sreg[4]       # es cs ss ds selectors
+    cdef uint32_t sbase[4]      # hidden descriptor caches (real mode: selector << 4)
+    cdef uint32_t slimit[4]
+    cdef uint32_t sattr[4]
+    cdef uint32_t ip
+    cdef uint32_t flags
+    cdef int cpu_model
+    cdef uint32_t flags_fixed   # bits that read as one
+    cdef uint32_t flags_keep    # bits POPF/IRET can change
+
+    cdef uint8_t* memp          # mem.data (never reallocated)
+    cdef uint8_t* kindp         # mem.kind, one byte per 4 KiB page
+    cdef uint32_t amask         # mem.addr_mask (< len(data); A20 may clear bit 20)
+    cdef object mem_arr
+    cdef object kind_arr
+
+    cdef public object mem
+    cdef public object io
+    cdef public object clock
+    cdef public object intack
+
+    cdef int64_t cyc            # time inside run(); clock.now outside
+    cdef int64_t limit          # start + max_cycles of the current run
+    cdef int64_t stop_at        # min(limit, clock.deadline)
+    cdef int64_t n_instr
+    cdef bint in_run
+    cdef bint stepping
+    cdef bint overrun           # 286: this instruction hit a word at offset FFFFh
+    cdef bint string_fault      # 286: the faulting instruction is a string one
+    cdef uint32_t nfetch        # instruction bytes fetched (the 286's 10-byte limit)
+    cdef bint halt_flag
+    cdef bint intr_line
+    cdef bint nmi_pending
+    cdef bint trap_pending
+    cdef int shadow             # 1: after MOV/POP SS (no interrupt at all), 2: after STI (no INTR)
+    cdef bint stop_req
+    cdef object pyexc
+
+    # per-instruction decode state
+    cdef int seg_ovr
+    cdef int rep
+    cdef uint32_t insn_ip
+    cdef uint32_t last_prefix_ip
+    cdef int mod_
+    cdef int reg_
+    cdef int rm_
+    cdef int ea_seg
+    cdef uint32_t ea_off
+
+    cdef uint32_t brk[NBREAK]
+    cdef int nbrk
+
+    def __init__(self, mem, io, clock, model="8086"):
+        if model not in _MODELS:
+            raise ConfigError(f"unknown CPU model {model!r} (choose from {', '.join(_MODELS)})")
+        self.mem = mem
+        self.io = io
+        self.clock = clock
+        self.intack = None
+        self.cpu_model = _MODELS[model]
+        self._bind_memory()
+        self.pyexc = None
+        self.reset()
+
+    def _bind_memory(self):
+        cdef uint8_t[::1] d = self.mem.data
+        cdef uint8_t[::1] k = self.mem.kind
+        self.mem_arr = self.mem.data
+        self.kind_arr = self.mem.kind
+        self.memp = &d[0]
+        self.kindp = &k[0]
+        self.amask = self.mem.addr_mask
+
+    @property
+    def model(self):
+        for name, m in _MODELS.items():
+            if m == self.cpu_model:
+                return name
+
+    @property
+    def halted(self):
+        return bool(self.halt_flag)
+
+    @halted.setter
+    def halted(self, value):
+        self.halt_flag = bool(value)
+
+    @property
+    def instructions(self):
+        return self.n_instr
+
+    @instructions.setter
+    def instructions(self, value):
+        self.n_instr = value
+
+    def reset(self):
+        cdef int i
+        for i in range(8):
+            self.r[i] = 0
+        for i in range(4):
+            self.load_seg(i, 0)
+        self.load_seg(S_CS, 0xF000)
+        self.ip = 0xFFF0
+        if self.cpu_model >= M_80186:
+            # 286 real mode: IOPL/NT (bits 12-15) read as zero.  Intel documents them
+            # as undefined on the 80186; the 80186 ROM test results record zeros.
+            self.flags_fixed = 0x0002
+        else:
+            self.flags_fixed = 0xF002
+        self.flags_keep = 0x0FD5
+        self.flags = self.flags_fixed
+        self.halt_flag = 0
+        self.nmi_pending = 0
+        self.trap_pending = 0
+        self.shadow = 0
+        self.stop_req = 0
+
+    # ------------------------------------------------------------------ memory
+    cdef inline void load_seg(self, int s, uint32_t sel) noexcept:
+        sel &= 0xFFFF
+        self.sreg[s] = <uint16_t>sel
+        self.sbase[s] = sel << 4
+        self.slimit[s] = 0xFFFF
+        self.sattr[s] = 0x93 if s != S_CS else 0x9B
+
+    cdef void py_failed(self) noexcept:
+        # keep the first Python exception raised by a device; run() re-raises it
+        import sys
+        if self.pyexc is None:
+            self.pyexc = sys.exc_info()[1]
+        self.stop_req = 1
+        self.stop_at = 0
+
+    cdef void before_py(self) noexcept:
+        if self.in_run:
+            try:
+                self.clock.now = self.cyc
+            except BaseException:
+                self.py_failed()
+
+    cdef void after_py(self) noexcept:
+        cdef int64_t d
+        try:
+            self.amask = self.mem.addr_mask
+            if self.in_run:
+                d = self.clock.deadline
+                self.stop_at = self.limit if (self.limit < d or self.stepping) else d
+                if self.stop_req:
+                    self.stop_at = 0
+        except BaseException:
+            self.py_failed()
+
+    cdef uint32_t mmio_read(self, uint32_t a) noexcept:
+        cdef uint32_t v = 0xFF
+        self.before_py()
+        try:
+            v = self.mem.read8(a)
+        except BaseException:
+            self.py_failed()
+        self.after_py()
+        return v & 0xFF
+
+    cdef void mmio_write(self, uint32_t a, uint32_t v) noexcept:
+        self.before_py()
+        try:
+            self.mem.write8(a, v & 0xFF)
+        except BaseException:
+            self.py_failed()
+        self.after_py()
+
+    cdef inline uint32_t rd8(self, uint32_t a) noexcept:
+        cdef uint8_t k
+        a &= self.amask                       # a < len(data), a >> 12 < len(kind)
+        k = self.kindp[a >> 12]
+        if k <= 1:
+            return self.memp[a]               # RAM or ROM
+        if k == 2:
+            return self.mmio_read(a)
+        return 0xFF
+
+    cdef inline void wr8(self, uint32_t a, uint32_t v) noexcept:
+        cdef uint8_t k
+        a &= self.amask                       # a < len(data), a >> 12 < len(kind)
+        k = self.kindp[a >> 12]
+        if k == 0:
+            self.memp[a] = <uint8_t>v
+        elif k == 2:
+            self.mmio_write(a, v)
+
+    cdef inline uint32_t rd16_lin(self, uint32_t a) noexcept:
+        return self.rd8(a) | (self.rd8(a + 1) << 8)
+
+    cdef inline uint32_t rds8(self, int s, uint32_t off) noexcept:
+        return self.rd8(self.sbase[s] + off)
+
+    cdef inline void wrs8(self, int s, uint32_t off, uint32_t v) noexcept:
+        if self.overrun:
+            return          # the instruction already faulted: it writes nothing more
+        self.wr8(self.sbase[s] + off, v)
+
+    cdef void segment_overrun(self) noexcept:
+        # 286 real mode: a word at offset FFFFh does not wrap, it raises INT 13
+        # (the loop restores the registers and enters the handler)
+        self.overrun = 1
+
+    cdef inline uint32_t rds16(self, int s, uint32_t off) noexcept:
+        cdef uint32_t a = (self.sbase[s] + off) & self.amask
+        if off != 0xFFFF and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] <= 1:
+            # a and a+1 are in the same page, so both < len(data)
+            return self.memp[a] | (<uint32_t>self.memp[a + 1] << 8)
+        if off == 0xFFFF and self.cpu_model == M_80286:
+            self.segment_overrun()
+            return 0
+        # the second byte comes from offset (off+1) & FFFFh of the same segment
+        return self.rds8(s, off) | (self.rds8(s, (off + 1) & 0xFFFF) << 8)
+
+    cdef inline void wrs16(self, int s, uint32_t off, uint32_t v) noexcept:
+        cdef uint32_t a = (self.sbase[s] + off) & self.amask
+        if off != 0xFFFF and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] == 0:
+            # a and a+1 are in the same RAM page, so both < len(data)
+            self.memp[a] = <uint8_t>v
+            self.memp[a + 1] = <uint8_t>(v >> 8)
+            return
+        if off == 0xFFFF and self.cpu_model == M_80286:
+            self.segment_overrun()
+            return
+        self.wrs8(s, off, v & 0xFF)
+        self.wrs8(s, (off + 1) & 0xFFFF, (v >> 8) & 0xFF)
+
+    cdef inline uint32_t fetch8(self) noexcept:
+        cdef uint32_t v = self.rd8(self.sbase[S_CS] + self.ip)
+        self.ip = (self.ip + 1) & 0xFFFF
+        self.nfetch += 1
+        return v
+
+    cdef inline uint32_t fetch16(self) noexcept:
+        cdef uint32_t v = self.rds16(S_CS, self.ip)
+        self.ip = (self.ip + 2) & 0xFFFF
+        self.nfetch += 2
+        return v
+
+    # ------------------------------------------------------------------ port I/O
+    cdef uint32_t port_in(self, uint32_t port, int w) noexcept:
+        cdef uint32_t v = 0xFFFF
+        self.before_py()
+        try:
+            v = self.io.inw(port) if w else self.io.inb(port)
+        except BaseException:
+            self.py_failed()
+        self.after_py()
+        return v & (0xFFFF if w else 0xFF)
+
+    cdef void port_out(self, uint32_t port, uint32_t v, int w) noexcept:
+        self.before_py()
+        try:
+            if w:
+                self.io.outw(port, v & 0xFFFF)
+            else:
+                self.io.outb(port, v & 0xFF)
+        except BaseException:
+            self.py_failed()
+        self.after_py()
+
+    # ------------------------------------------------------------------ registers
+    cdef inline uint32_t get_r8(self, int i) noexcept:
+        if i < 4:
+            return self.r[i] & 0xFF
+        return (self.r[i - 4] >> 8) & 0xFF
+
+    cdef inline void set_r8(self, int i, uint32_t v) noexcept:
+        if i < 4:
+            self.r[i] = (self.r[i] & 0xFFFFFF00U) | (v & 0xFF)
+        else:
+            self.r[i - 4] = (self.r[i - 4] & 0xFFFF00FFU) | ((v & 0xFF) << 8)
+
+    cdef inline uint32_t get_r16(self, int i) noexcept:
+        return self.r[i] & 0xFFFF
+
+    cdef inline void set_r16(self, int i, uint32_t v) noexcept:
+        self.r[i] = (self.r[i] & 0xFFFF0000U) | (v & 0xFFFF)
+
+    cdef inline void push16(self, uint32_t v) noexcept:
+        cdef uint32_t sp = (self.r[R_SP] - 2) & 0xFFFF
+        self.set_r16(R_SP, sp)
+        self.wrs16(S_SS, sp, v)
+
+    cdef inline uint32_t pop16(self) noexcept:
+        cdef uint32_t sp = self.r[R_SP] & 0xFFFF
+        cdef uint32_t v = self.rds16(S_SS, sp)
+        self.set_r16(R_SP, sp + 2)
+        return v
+
+    cdef inline uint32_t get_flags(self) noexcept:
+        return (self.flags & self.flags_keep) | self.flags_fixed
+
+    cdef inline void set_flags(self, uint32_t v) noexcept:
+        self.flags = (v & self.flags_keep) | self.flags_fixed
+
+    # ------------------------------------------------------------------ ModRM
+    cdef inline void modrm(self) noexcept:
+        cdef uint32_t b = self.fetch8()
+        cdef uint32_t off
+        cdef int seg
+        self.mod_ = b >> 6
+        self.reg_ = (b >> 3) & 7
+        self.rm_ = b & 7
+        if self.mod_ == 3:
+            return
+        seg = S_DS
+        if self.rm_ == 0:
+            off = self.r[R_BX] + self.r[R_SI]
+        elif self.rm_ == 1:
+            off = self.r[R_BX] + self.r[R_DI]
+        elif self.rm_ == 2:
+            off = self.r[R_BP] + self.r[R_SI]
+            seg = S_SS
+        elif self.rm_ == 3:
+            off = self.r[R_BP] + self.r[R_DI]
+            seg = S_SS
+        elif self.rm_ == 4:
+            off = self.r[R_SI]
+        elif self.rm_ == 5:
+            off = self.r[R_DI]
+        elif self.rm_ == 6:
+            if self.mod_ == 0:
+                off = self.fetch16()
+            else:
+                off = self.r[R_BP]
+                seg = S_SS
+        else:
+            off = self.r[R_BX]
+        if self.mod_ == 1:
+            off += <uint32_t><int32_t><int8_t>self.fetch8()
+        elif self.mod_ == 2:
+            off += self.fetch16()
+        self.ea_off = off & 0xFFFF
+        self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else seg
+
+    cdef inline uint32_t rm8(self) noexcept:
+        if self.mod_ == 3:
+            return self.get_r8(self.rm_)
+        return self.rds8(self.ea_seg, self.ea_off)
+
+    cdef inline void set_rm8(self, uint32_t v) noexcept:
+        if self.mod_ == 3:
+            self.set_r8(self.rm_, v)
+        else:
+            self.wrs8(self.ea_seg, self.ea_off, v)
+
+    cdef inline uint32_t rm16(self) noexcept:
+        if self.mod_ == 3:
+            return self.r[self.rm_] & 0xFFFF
+        return self.rds16(self.ea_seg, self.ea_off)
+
+    cdef inline void set_rm16(self, uint32_t v) noexcept:
+        if self.mod_ == 3:
+            self.set_r16(self.rm_, v)
+        else:
+            self.wrs16(self.ea_seg, self.ea_off, v)
+
+    cdef inline uint32_t rmw(self, int w) noexcept:
+        return self.rm16() if w else self.rm8()
+
+    cdef inline void set_rmw(self, int w, uint32_t v) noexcept:
+        if w:
+            self.set_rm16(v)
+        else:
+            self.set_rm8(v)
+
+    cdef inline uint32_t regw(self, int w, int i) noexcept:
+        return (self.r[i] & 0xFFFF) if w else self.get_r8(i)
+
+    cdef inline void set_regw(self, int w, int i, uint32_t v) noexcept:
+        if w:
+            self.set_r16(i, v)
+        else:
+            self.set_r8(i, v)
+
+    # ------------------------------------------------------------------ ALU
+    cdef inline void szp(self, uint32_t res, int w) noexcept:
+        cdef uint32_t f = self.flags & ~(ZF | SF | PF)
+        if w:
+            res &= 0xFFFF
+            f |= (res >> 8) & SF
+        else:
+            res &= 0xFF
+            f |= res & SF
+        if res == 0:
+            f |= ZF
+        self.flags = f | parity(res)
+
+    cdef uint32_t alu(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+        cdef uint32_t mask = 0xFFFF if w else 0xFF
+        cdef uint32_t sign = 0x8000 if w else 0x80
+        cdef uint32_t res, c, f
+        if op == 0 or op == 2:          # ADD, ADC
+            c = (self.flags & CF) if op == 2 else 0
+            res = a + b + c
+            f = self.flags & ~ARITH
+            if res > mask:
+                f |= CF
+            f |= (a ^ b ^ res) & AF
+            if (res ^ a) & (res ^ b) & sign:
+                f |= OF
+            self.flags = f
+            self.szp(res, w)
+            return res & mask
+        if op == 3 or op == 5 or op == 7:    # SBB, SUB, CMP
+            c = (self.flags & CF) if op == 3 else 0
+            res = a - b - c
+            f = self.flags & ~ARITH
+            if <uint64_t>b + c > a:
+                f |= CF
+            f |= (a ^ b ^ res) & AF
+            if (a ^ b) & (a ^ res) & sign:
+                f |= OF
+            self.flags = f
+            self.szp(res, w)
+            return res & mask
+        if op == 1:
+            res = a | b
+        elif op == 4:
+            res = a & b
+        else:
+            res = a ^ b
+        self.flags &= ~ARITH
+        self.szp(res, w)
+        return res & mask
+
+    cdef uint32_t incdec(self, uint32_t a, int dec, int w) noexcept:
+        cdef uint32_t sign = 0x8000 if w else 0x80
+        cdef uint32_t res
+        cdef uint32_t f = self.flags & ~(ARITH & ~CF)
+        if dec:
+            res = a - 1
+            if (a ^ 1) & (a ^ res) & sign:
+                f |= OF
+        else:
+            res = a + 1
+            if (res ^ a) & (res ^ 1) & sign:
+                f |= OF
+        f |= (a ^ 1 ^ res) & AF
+        self.flags = f
+        self.szp(res, w)
+        return res & (0xFFFF if w else 0xFF)
+
+    cdef uint32_t shift(self, int op, uint32_t v, uint32_t count, int w) noexcept:
+        cdef uint32_t bits = 16 if w else 8
+        cdef uint32_t mask = 0xFFFF if w else 0xFF
+        cdef uint32_t top = 0x8000 if w else 0x80
+        cdef uint32_t cf = self.flags & CF
+        cdef uint32_t prev = v
+        cdef uint32_t i, f
+        if self.cpu_model >= M_80186:
+            count &= 0x1F
+            if op == 6:
+                op = 4      # /6 is SHL on the 186 and later
+        if count == 0:
+            return v
+        for i in range(count):
+            prev = v
+            if op == 0:
+                cf = (v >> (bits - 1)) & 1
+                v = ((v << 1) | cf) & mask
+            elif op == 1:
+                cf = v & 1
+                v = (v >> 1) | (cf << (bits - 1))
+            elif op == 2:
+                i = (v >> (bits - 1)) & 1
+                v = ((v << 1) | cf) & mask
+                cf = i
+            elif op == 3:
+                i = v & 1
+                v = (v >> 1) | (cf << (bits - 1))
+                cf = i
+            elif op == 4:
+                cf = (v >> (bits - 1)) & 1
+                v = (v << 1) & mask
+            elif op == 5:
+                cf = v & 1
+                v = v >> 1
+            elif op == 6:
+                # SETMO: the undocumented /6 sets the operand to all ones
+                cf = 0
+                v = mask
+            else:
+                cf = v & 1
+                v = (v >> 1) | (v & top)
+        f = (self.flags & ~(CF | OF)) | cf
+        if op == 0 or op == 2 or op == 4:
+            if ((v & top) != 0) != (cf != 0):
+                f |= OF
+        elif op == 1 or op == 3:
+            if ((v ^ (v << 1)) & top):
+                f |= OF
+        elif op == 5:
+            if prev & top:
+                f |= OF
+        self.flags = f
+        if op >= 4:
+            self.flags &= ~AF
+            self.szp(v, w)
+        return v
+
+    # ------------------------------------------------------------------ interrupts
+    cdef void interrupt(self, uint32_t vec) noexcept:
+        cdef uint32_t new_ip, new_cs
+        if self.overrun:
+            return          # the 286 instruction faulted already: INT 13 wins
+        new_ip = self.rd16_lin(vec * 4)
+        new_cs = self.rd16_lin(vec * 4 + 2)
+        self.push16(self.get_flags())
+        self.flags &= ~(IF_ | TF)
+        self.push16(self.sreg[S_CS])
+        self.push16(self.ip)
+        self.load_seg(S_CS, new_cs)
+        self.ip = new_ip
+
+    cdef void fault(self, uint32_t vec) noexcept:
+        # exceptions on 186+ return to the faulting instruction, prefixes included
+        self.ip = self.insn_ip
+        self.interrupt(vec)
+
+    cdef void divide_error(self) noexcept:
+        # the 8086 pushes the address of the next instruction, later chips the faulting one
+        if self.cpu_model >= M_80186:
+            self.ip = self.insn_ip
+        self.interrupt(0)
+
+    cdef bint irq_waiting(self) noexcept:
+        return self.nmi_pending or (self.intr_line and (self.flags & IF_) != 0 and self.intack is not None)
+
+    cdef int service_events(self) noexcept:
+        """Take at most one interrupt at an instruction boundary; 1 if one was taken."""
+        cdef int sh = self.shadow
+        cdef uint32_t vec
+        self.shadow = 0
+        if sh == 1:
+            self.trap_pending = 0
+            return 0
+        if self.nmi_pending:
+            self.nmi_pending = 0
+            self.halt_flag = 0
+            self.interrupt(2)
+            return 1
+        if sh == 0 and self.intr_line and (self.flags & IF_) and self.intack is not None:
+            self.before_py()
+            vec = 0xFF
+            try:
+                vec = self.intack()
+            except BaseException:
+                self.py_failed()
+                return 0        # no vector: run() stops and raises the error
+            self.after_py()
+            self.halt_flag = 0
+            self.interrupt(vec & 0xFF)
+            return 1
+        if self.trap_pending:
+            self.trap_pending = 0
+            self.interrupt(1)
+            return 1
+        return 0
+
+    # ------------------------------------------------------------------ helpers
+    cdef inline bint cond(self, int c) noexcept:
+        cdef uint32_t f = self.flags
+        cdef bint v
+        c &= 0xF
+        if c >> 1 == 0:
+            v = (f & OF) != 0
+        elif c >> 1 == 1:
+            v = (f & CF) != 0
+        elif c >> 1 == 2:
+            v = (f & ZF) != 0
+        elif c >> 1 == 3:
+            v = (f & (CF | ZF)) != 0
+        elif c >> 1 == 4:
+            v = (f & SF) != 0
+        elif c >> 1 == 5:
+            v = (f & PF) != 0
+        elif c >> 1 == 6:
+            v = ((f & SF) != 0) != ((f & OF) != 0)
+        else:
+            v = ((f & ZF) != 0) or (((f & SF) != 0) != ((f & OF) != 0))
+        return v ^ (c & 1)
+
+    cdef inline void jump_rel8(self, bint taken) noexcept:
+        cdef uint32_t d = <uint32_t><int32_t><int8_t>self.fetch8()
+        if taken:
+            self.ip = (self.ip + d) & 0xFFFF
+
+    cdef inline int src_seg(self) noexcept:
+        return self.seg_ovr if self.seg_ovr >= 0 else S_DS
+
+    cdef int undefined(self) noexcept:
+        # 80186 and later: invalid opcode exception, INT 6, returning to the opcode
+        self.fault(6)
+        return 0
+
+    # ------------------------------------------------------------------ strings
+    cdef int string_op(self, int op) noexcept:
+        """A4-A7, AA-AF, 6C-6F: one or, under REP, several iterations.  A REP stops
+        early (IP back at the prefix) when an interrupt is pending or time is up."""
+        cdef int w = op & 1
+        cdef uint32_t step = (2 if w else 1)
+        cdef uint32_t cx, a, b, si, di
+        cdef int base = op & 0xFE
+        cdef bint rep = self.rep != 0
+        cdef bint first = 1
+        self.string_fault = 1
+        if self.flags & DF:
+            step = (-step) & 0xFFFF
+        while True:
+            if rep:
+                cx = self.r[R_CX] & 0xFFFF
+                if cx == 0:
+                    return 0
+                if not first and self.irq_waiting():
+                    # the interrupt returns to the instruction; an 8086 returns to its
+                    # last prefix byte, losing any earlier prefix
+                    self.ip = self.last_prefix_ip if self.cpu_model <= M_8088 else self.insn_ip
+                    return 0
+                # (the loop adds the first iteration's cycle afterwards)
+                if not first and self.cyc + 1 >= self.stop_at:
+                    self.ip = self.insn_ip      # time is up: resume it whole later
+                    return 0
+                if not first:
+                    self.cyc += 1
+            first = 0
+            si = self.r[R_SI] & 0xFFFF
+            di = self.r[R_DI] & 0xFFFF
+            if base == 0xA4:            # MOVS
+                if w:
+                    self.wrs16(S_ES, di, self.rds16(self.src_seg(), si))
+                else:
+                    self.wrs8(S_ES, di, self.rds8(self.src_seg(), si))
+                self.set_r16(R_SI, si + step)
+                self.set_r16(R_DI, di + step)
+            elif base == 0xA6:          # CMPS
+                if w:
+                    a = self.rds16(self.src_seg(), si)
+                    b = self.rds16(S_ES, di)
+                else:
+                    a = self.rds8(self.src_seg(), si)
+                    b = self.rds8(S_ES, di)
+                self.alu(7, a, b, w)
+                self.set_r16(R_SI, si + step)
+                self.set_r16(R_DI, di + step)
+            elif base == 0xAA:          # STOS
+                if w:
+                    self.wrs16(S_ES, di, self.r[R_AX] & 0xFFFF)
+                else:
+                    self.wrs8(S_ES, di, self.r[R_AX] & 0xFF)
+                self.set_r16(R_DI, di + step)
+            elif base == 0xAC:          # LODS
+                if w:
+                    self.set_r16(R_AX, self.rds16(self.src_seg(), si))
+                else:
+                    self.set_r8(0, self.rds8(self.src_seg(), si))
+                self.set_r16(R_SI, si + step)
+            elif base == 0xAE:          # SCAS
+                if w:
+                    self.alu(7, self.r[R_AX] & 0xFFFF, self.rds16(S_ES, di), 1)
+                else:
+                    self.alu(7, self.r[R_AX] & 0xFF, self.rds8(S_ES, di), 0)
+                self.set_r16(R_DI, di + step)
+            elif base == 0x6C:          # INS
+                a = self.port_in(self.r[R_DX] & 0xFFFF, w)
+                if w:
+                    self.wrs16(S_ES, di, a)
+                else:
+                    self.wrs8(S_ES, di, a)
+                self.set_r16(R_DI, di + step)
+            else:                       # OUTS
+                if w:
+                    a = self.rds16(self.src_seg(), si)
+                else:
+                    a = self.rds8(self.src_seg(), si)
+                self.port_out(self.r[R_DX] & 0xFFFF, a, w)
+                self.set_r16(R_SI, si + step)
+            if not rep:
+                return 0
+            if self.overrun:
+                # 286 segment overrun mid-REP: CX counts the faulting element once,
+                # twice for INS (what the 286 vectors record)
+                self.set_r16(R_CX, (self.r[R_CX] - (2 if base == 0x6C else 1)) & 0xFFFF)
+                return 0
+            self.set_r16(R_CX, (self.r[R_CX] - 1) & 0xFFFF)
+            if base == 0xA6 or base == 0xAE:
+                # REPE (F3) stops on ZF=0, REPNE (F2) on ZF=1
+                if ((self.flags & ZF) != 0) != (self.rep == 0xF3):
+                    return 0
+
+    # ------------------------------------------------------------------ MUL/DIV
+    cdef void grp3(self, int w) noexcept:
+        cdef int op = self.reg_
+        cdef uint32_t v, a, res, hi
+        cdef int64_t sa, sb, q, rr, lo_lim
+        cdef bint neg = self.rep != 0 and self.cpu_model <= M_8088
+        if op == 0 or op == 1:          # TEST rm, imm (/1 is an alias on the 8086)
+            v = self.rmw(w)
+            a = self.fetch16() if w else self.fetch8()
+            self.alu(4, v, a, w)
+        elif op == 2:
+            self.set_rmw(w, ~self.rmw(w))
+        elif op == 3:
+            v = self.rmw(w)
+            self.set_rmw(w, self.alu(5, 0, v, w))
+        elif op == 4:                   # MUL
+            v = self.rmw(w)
+            if w:
+                res = (self.r[R_AX] & 0xFFFF) * v
+                self.set_r16(R_AX, res)
+                self.set_r16(R_DX, res >> 16)
+                hi = res >> 16
+            else:
+                res = (self.r[R_AX] & 0xFF) * v
+                self.set_r16(R_AX, res)
+                hi = res >> 8
+            self.flags &= ~(CF | OF)
+            if hi:
+                self.flags |= CF | OF
+            self.szp(res, w)
+            if self.cpu_model <= M_8088:
+                self.flags &= ~ZF
+        elif op == 5:                   # IMUL
+            v = self.rmw(w)
+            if w:
+                sa = <int16_t>(self.r[R_AX] & 0xFFFF)
+                sb = <int16_t>v
+                q = sa * sb
+                if neg:
+                    q = -q
+                self.set_r16(R_AX, <uint32_t>q)
+                self.set_r16(R_DX, <uint32_t>(q >> 16))
+                hi = q != <int16_t>q
+            else:
+                sa = <int8_t>(self.r[R_AX] & 0xFF)
+                sb = <int8_t>v
+                q = sa * sb
+                if neg:
+                    q = -q
+                self.set_r16(R_AX, <uint32_t>q)
+                hi = q != <int8_t>q
+            self.flags &= ~(CF | OF)
+            if hi:
+                self.flags |= CF | OF
+            self.szp(<uint32_t>q, w)
+            if self.cpu_model <= M_8088:
+                self.flags &= ~ZF
+        elif op == 6:                   # DIV
+            v = self.rmw(w)
+            if v == 0:
+                self.divide_error()
+                return
+            if w:
+                a = ((self.r[R_DX] & 0xFFFF) << 16) | (self.r[R_AX] & 0xFFFF)
+                if a // v > 0xFFFF:
+                    self.divide_error()
+                    return
+                self.set_r16(R_AX, a // v)
+                self.set_r16(R_DX, a % v)
+            else:
+                a = self.r[R_AX] & 0xFFFF
+                if a // v > 0xFF:
+                    self.divide_error()
+                    return
+                self.set_r16(R_AX, ((a % v) << 8) | (a // v))
+        else:                           # IDIV
+            v = self.rmw(w)
+            if v == 0:
+                self.divide_error()
+                return
+            if w:
+                sa = <int32_t>(((self.r[R_DX] & 0xFFFF) << 16) | (self.r[R_AX] & 0xFFFF))
+                sb = <int16_t>v
+            else:
+                sa = <int16_t>(self.r[R_AX] & 0xFFFF)
+                sb = <int8_t>v
+            q = sa // sb
+            rr = sa % sb
+            if neg:
+                q = -q
+            # the 8086 rejects the most negative quotient too
+            lo_lim = (-0x7FFF if w else -0x7F) if self.cpu_model <= M_8088 else (-0x8000 if w else -0x80)
+            if q > (0x7FFF if w else 0x7F) or q < lo_lim:
+                self.divide_error()
+                return
+            if w:
+                self.set_r16(R_AX, <uint32_t>q)
+                self.set_r16(R_DX, <uint32_t>rr)
+            else:
+                self.set_r16(R_AX, ((<uint32_t>rr & 0xFF) << 8) | (<uint32_t>q & 0xFF))
+
+    # ------------------------------------------------------------------ execute
+    cdef int exec_one(self) noexcept:
+        """Decode and execute one instruction at CS:IP.  Returns 0, or X_HLT."""
+        cdef uint32_t op = 0
+        cdef uint32_t v, a, b, off
+        cdef int w, i, n
+        self.insn_ip = self.ip
+        self.seg_ovr = -1
+        self.rep = 0
+        n = 0
+        while True:
+            a = self.ip
+            op = self.fetch8()
+            if op == 0x26 or op == 0x2E or op == 0x36 or op == 0x3E:
+                self.seg_ovr = (op >> 3) & 3
+            elif op == 0xF2 or op == 0xF3:
+                self.rep = op
+            elif op == 0xF0 or op == 0xF1:
+                pass        # LOCK (F1 is its alias): no bus to lock here
+            else:
+                break
+            self.last_prefix_ip = a
+            n += 1
+            if n >= 16:
+                # a run of prefixes this long is no real program: end the instruction
+                return 0
+
+        if op < 0x40 and (op & 7) < 6:
+            # the eight ALU operations in their six forms
+            w = op & 1
+            i = op >> 3
+            if (op & 7) < 4:
+                self.modrm()
+                if op & 2:
+                    v = self.alu(i, self.regw(w, self.reg_), self.rmw(w), w)
+                    if i != 7:
+                        self.set_regw(w, self.reg_, v)
+                else:
+                    v = self.alu(i, self.rmw(w), self.regw(w, self.reg_), w)
+                    if i != 7:
+                        self.set_rmw(w, v)
+            elif w:
+                v = self.alu(i, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+                if i != 7:
+                    self.set_r16(R_AX, v)
+            else:
+                v = self.alu(i, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+                if i != 7:
+                    self.set_r8(0, v)
+            return 0
+
+        if op == 0x06 or op == 0x0E or op == 0x16 or op == 0x1E:
+            self.push16(self.sreg[(op >> 3) & 3])
+        elif op == 0x07 or op == 0x17 or op == 0x1F:
+            self.load_seg((op >> 3) & 3, self.pop16())
+            if op == 0x17:
+                self.shadow = 1
+        elif op == 0x0F:
+            if self.cpu_model >= M_80186:
+                return self.undefined()
+            self.load_seg(S_CS, self.pop16())       # POP CS, 8086 only
+        elif op == 0x27 or op == 0x2F:              # DAA, DAS
+            self.decimal_adjust(op == 0x2F)
+        elif op == 0x37 or op == 0x3F:              # AAA, AAS
+            self.ascii_adjust(op == 0x3F)
+        elif op in (0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F):
+            i = op & 7
+            self.set_r16(i, self.incdec(self.r[i] & 0xFFFF, op >= 0x48, 1))
+        elif op in (0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57):
+            i = op & 7
+            if i == R_SP and self.cpu_model == M_80286:
+                self.push16(self.r[R_SP] & 0xFFFF)   # the 286 pushes SP as it was
+            elif i == R_SP:
+                # 8086/80186 push the already decremented SP
+                v = (self.r[R_SP] - 2) & 0xFFFF
+                self.push16(v)
+            else:
+                self.push16(self.r[i] & 0xFFFF)
+        elif op in (0x58, 0x59, 0x5A, 0x5B, 0x5C, 0x5D, 0x5E, 0x5F):
+            self.set_r16(op & 7, self.pop16())
+        elif op in (0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F):
+            if self.cpu_model <= M_8088:
+                self.jump_rel8(self.cond(op))      # 8086: aliases of 70-7F
+            else:
+                return self.exec_186(op)
+        elif op in (0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77, 0x78, 0x79, 0x7A, 0x7B, 0x7C, 0x7D, 0x7E, 0x7F):
+            self.jump_rel8(self.cond(op))
+        elif op in (0x80, 0x81, 0x82, 0x83):
+            w = op & 1
+            self.modrm()
+            v = self.rmw(w)
+            if op == 0x81:
+                b = self.fetch16()
+            elif op == 0x83:
+                b = (<uint32_t><int32_t><int8_t>self.fetch8()) & 0xFFFF
+            else:
+                b = self.fetch8()
+            v = self.alu(self.reg_, v, b, w)
+            if self.reg_ != 7:
+                self.set_rmw(w, v)
+        elif op == 0x84 or op == 0x85:
+            w = op & 1
+            self.modrm()
+            self.alu(4, self.rmw(w), self.regw(w, self.reg_), w)
+        elif op == 0x86 or op == 0x87:
+            w = op & 1
+            self.modrm()
+            v = self.rmw(w)
+            self.set_rmw(w, self.regw(w, self.reg_))
+            self.set_regw(w, self.reg_, v)
+        elif op in (0x88, 0x89, 0x8A, 0x8B):
+            w = op & 1
+            self.modrm()
+            if op & 2:
+                self.set_regw(w, self.reg_, self.rmw(w))
+            else:
+                self.set_rmw(w, self.regw(w, self.reg_))
+        elif op == 0x8C:
+            self.modrm()
+            # only two bits of reg select the segment register
+            self.set_rm16(self.sreg[self.reg_ & 3])
+        elif op == 0x8D:
+            self.modrm()
+            if self.mod_ == 3:
+                if self.cpu_model >= M_80186:
+                    return self.undefined()
+                # 8086: reuses the last computed address; we keep the register's value
+                return 0
+            self.set_r16(self.reg_, self.ea_off)
+        elif op == 0x8E:
+            self.modrm()
+            i = self.reg_ & 3
+            if i == S_CS and self.cpu_model >= M_80186:
+                return self.undefined()
+            self.load_seg(i, self.rm16())
+            if i == S_SS:
+                self.shadow = 1
+        elif op == 0x8F:
+            self.modrm()
+            if self.reg_ != 0 and self.cpu_model >= M_80186:
+                return self.undefined()
+            self.set_rm16(self.pop16())
+        elif op in (0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97):
+            i = op & 7
+            v = self.r[R_AX] & 0xFFFF
+            self.set_r16(R_AX, self.r[i])
+            self.set_r16(i, v)
+        elif op == 0x98:
+            self.set_r16(R_AX, <uint32_t><int32_t><int8_t>(self.r[R_AX] & 0xFF))
+        elif op == 0x99:
+            self.set_r16(R_DX, 0xFFFF if self.r[R_AX] & 0x8000 else 0)
+        elif op == 0x9A:
+            off = self.fetch16()
+            v = self.fetch16()
+            self.push16(self.sreg[S_CS])
+            self.push16(self.ip)
+            self.load_seg(S_CS, v)
+            self.ip = off
+        elif op == 0x9B:
+            pass            # WAIT: no coprocessor, TEST# is never busy
+        elif op == 0x9C:
+            self.push16(self.get_flags())
+        elif op == 0x9D:
+            self.set_flags(self.pop16())
+        elif op == 0x9E:
+            self.flags = (self.flags & ~0xD5) | ((self.r[R_AX] >> 8) & 0xD5)
+        elif op == 0x9F:
+            self.set_r8(4, self.get_flags() & 0xFF)
+        elif op in (0xA0, 0xA1, 0xA2, 0xA3):
+            w = op & 1
+            off = self.fetch16()
+            if op & 2:
+                if w:
+                    self.wrs16(self.src_seg(), off, self.r[R_AX] & 0xFFFF)
+                else:
+                    self.wrs8(self.src_seg(), off, self.r[R_AX] & 0xFF)
+            elif w:
+                self.set_r16(R_AX, self.rds16(self.src_seg(), off))
+            else:
+                self.set_r8(0, self.rds8(self.src_seg(), off))
+        elif op in (0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF):
+            return self.string_op(op)
+        elif op == 0xA8:
+            self.alu(4, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+        elif op == 0xA9:
+            self.alu(4, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+        elif op in (0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7):
+            self.set_r8(op & 7, self.fetch8())
+        elif op in (0xB8, 0xB9, 0xBA, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF):
+            self.set_r16(op & 7, self.fetch16())
+        elif op == 0xC0 or op == 0xC1:
+            if self.cpu_model <= M_8088:
+                return self.ret_near(op == 0xC0)     # 8086: aliases of C2/C3
+            w = op & 1
+            self.modrm()
+            v = self.rmw(w)
+            b = self.fetch8()
+            self.set_rmw(w, self.shift(self.reg_, v, b, w))
+        elif op == 0xC2 or op == 0xC3:
+            return self.ret_near(op == 0xC2)
+        elif op == 0xC4 or op == 0xC5:
+            self.modrm()
+            if self.mod_ == 3:
+                if self.cpu_model >= M_80186:
+                    return self.undefined()
+                return 0
+            v = self.rds16(self.ea_seg, self.ea_off)
+            b = self.rds16(self.ea_seg, (self.ea_off + 2) & 0xFFFF)
+            self.set_r16(self.reg_, v)
+            self.load_seg(S_DS if op == 0xC5 else S_ES, b)
+        elif op == 0xC6 or op == 0xC7:
+            w = op & 1
+            self.modrm()
+            if self.reg_ != 0 and self.cpu_model >= M_80186:
+                return self.undefined()
+            v = self.fetch16() if w else self.fetch8()
+            self.set_rmw(w, v)
+        elif op == 0xC8 or op == 0xC9:
+            if self.cpu_model <= M_8088:
+                return self.ret_far(op == 0xC8)     # 8086: aliases of CA/CB
+            return self.exec_186(op)
+        elif op == 0xCA or op == 0xCB:
+            return self.ret_far(op == 0xCA)
+        elif op == 0xCC:
+            self.interrupt(3)
+        elif op == 0xCD:
+            self.interrupt(self.fetch8())
+        elif op == 0xCE:
+            if self.flags & OF:
+                self.interrupt(4)
+        elif op == 0xCF:
+            self.ip = self.pop16()
+            self.load_seg(S_CS, self.pop16())
+            self.set_flags(self.pop16())
+        elif op in (0xD0, 0xD1, 0xD2, 0xD3):
+            w = op & 1
+            self.modrm()
+            v = self.rmw(w)
+            b = (self.r[R_CX] & 0xFF) if op & 2 else 1
+            self.set_rmw(w, self.shift(self.reg_, v, b, w))
+        elif op == 0xD4:                            # AAM
+            b = self.fetch8()
+            if b == 0:
+                # the 8086 leaves the flags of a zero result before trapping
+                self.flags &= ~(CF | OF | AF)
+                self.szp(0, 0)
+                self.divide_error()
+                return 0
+            a = self.r[R_AX] & 0xFF
+            self.set_r16(R_AX, ((a // b) << 8) | (a % b))
+            self.flags &= ~(CF | OF | AF)
+            self.szp(a % b, 0)
+        elif op == 0xD5:                            # AAD
+            b = self.fetch8()
+            a = self.r[R_AX] & 0xFFFF
+            # the 8086 adds AH*imm to AL as a byte ADD, setting flags like one
+            self.alu(0, a & 0xFF, ((a >> 8) * b) & 0xFF, 0)
+            self.set_r16(R_AX, ((a & 0xFF) + (a >> 8) * b) & 0xFF)
+        elif op == 0xD6:                            # SALC
+            self.set_r8(0, 0xFF if self.flags & CF else 0)
+        elif op == 0xD7:                            # XLAT
+            self.set_r8(0, self.rds8(self.src_seg(), (self.r[R_BX] + (self.r[R_AX] & 0xFF)) & 0xFFFF))
+        elif op in (0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF):
+            self.modrm()        # ESC with no coprocessor: decode the operand, do nothing
+        elif op == 0xE0 or op == 0xE1 or op == 0xE2:
+            v = (self.r[R_CX] - 1) & 0xFFFF
+            self.set_r16(R_CX, v)
+            if op == 0xE0:
+                self.jump_rel8(v != 0 and (self.flags & ZF) == 0)
+            elif op == 0xE1:
+                self.jump_rel8(v != 0 and (self.flags & ZF) != 0)
+            else:
+                self.jump_rel8(v != 0)
+        elif op == 0xE3:
+            self.jump_rel8((self.r[R_CX] & 0xFFFF) == 0)
+        elif op == 0xE4 or op == 0xE5:
+            w = op & 1
+            v = self.port_in(self.fetch8(), w)
+            self.set_regw(w, 0, v)
+        elif op == 0xE6 or op == 0xE7:
+            w = op & 1
+            a = self.fetch8()
+            self.port_out(a, self.regw(w, 0), w)
+        elif op == 0xE8:
+            v = self.fetch16()
+            self.push16(self.ip)
+            self.ip = (self.ip + v) & 0xFFFF
+        elif op == 0xE9:
+            v = self.fetch16()
+            self.ip = (self.ip + v) & 0xFFFF
+        elif op == 0xEA:
+            off = self.fetch16()
+            v = self.fetch16()
+            self.load_seg(S_CS, v)
+            self.ip = off
+        elif op == 0xEB:
+            self.jump_rel8(1)
+        elif op == 0xEC or op == 0xED:
+            w = op & 1
+            self.set_regw(w, 0, self.port_in(self.r[R_DX] & 0xFFFF, w))
+        elif op == 0xEE or op == 0xEF:
+            w = op & 1
+            self.port_out(self.r[R_DX] & 0xFFFF, self.regw(w, 0), w)
+        elif op == 0xF4:
+            self.halt_flag = 1
+            return X_HLT
+        elif op == 0xF5:
+            self.flags ^= CF
+        elif op == 0xF6 or op == 0xF7:
+            self.modrm()
+            self.grp3(op & 1)
+        elif op == 0xF8:
+            self.flags &= ~CF
+        elif op == 0xF9:
+            self.flags |= CF
+        elif op == 0xFA:
+            self.flags &= ~IF_
+        elif op == 0xFB:
+            if not (self.flags & IF_):
+                self.shadow = 2
+            self.flags |= IF_
+        elif op == 0xFC:
+            self.flags &= ~DF
+        elif op == 0xFD:
+            self.flags |= DF
+        elif op == 0xFE or op == 0xFF:
+            return self.grp45(op & 1)
+        return 0
+
+    cdef int exec_286(self) noexcept:
+        """exec_one with the 286's segment overrun: the faulting instruction leaves
+        the registers as they were and INT 13 returns to it."""
+        cdef int i, r
+        cdef uint16_t sregs[4]
+        cdef uint32_t saved_r[8]
+        cdef uint32_t saved_flags = self.flags
+        for i in range(8):
+            saved_r[i] = self.r[i]
+        for i in range(4):
+            sregs[i] = self.sreg[i]
+        self.overrun = 0
+        self.string_fault = 0
+        self.nfetch = 0
+        r = self.exec_one()
+        if self.nfetch > 10:
+            # an instruction longer than ten bytes (prefixes included) is refused
+            # with INT 13; its memory writes, if any, are not undone here
+            self.overrun = 1
+        if self.overrun:
+            self.overrun = 0
+            for i in range(8):
+                # a string instruction keeps its progress: SI/DI stepped past the
+                # faulting element, CX counting the elements done
+                if not (self.string_fault and (i == R_SI or i == R_DI or i == R_CX)):
+                    self.r[i] = saved_r[i]
+            for i in range(4):
+                self.load_seg(i, sregs[i])
+            self.flags = saved_flags
+            self.halt_flag = 0
+            self.fault(13)
+            return 0
+        return r
+
+    cdef int ret_near(self, bint imm) noexcept:
+        cdef uint32_t n = self.fetch16() if imm else 0
+        self.ip = self.pop16()
+        self.set_r16(R_SP, self.r[R_SP] + n)
+        return 0
+
+    cdef int ret_far(self, bint imm) noexcept:
+        cdef uint32_t n = self.fetch16() if imm else 0
+        self.ip = self.pop16()
+        self.load_seg(S_CS, self.pop16())
+        self.set_r16(R_SP, self.r[R_SP] + n)
+        return 0
+
+    cdef void decimal_adjust(self, bint sub) noexcept:
+        """DAA/DAS as the 8086 does them."""
+        cdef uint32_t al = self.r[R_AX] & 0xFF
+        cdef uint32_t old_af = self.flags & AF
+        cdef uint32_t old_cf = self.flags & CF
+        cdef uint32_t f = self.flags & ~(CF | AF | OF)
+        cdef uint32_t v = al
+        if (al & 0xF) > 9 or old_af:
+            v = (v - 6) if sub else (v + 6)
+            f |= AF
+        if al > (0x9F if old_af else 0x99) or old_cf:
+            v = (v - 0x60) if sub else (v + 0x60)
+            f |= CF
+        v &= 0xFF
+        # OF is undefined; the 8086 sets it as the signed overflow of the adjustment
+        if sub:
+            if (al & ~v) & 0x80:
+                f |= OF
+        elif (~al & v) & 0x80:
+            f |= OF
+        self.flags = f
+        self.set_r8(0, v)
+        self.szp(v, 0)
+
+    cdef void ascii_adjust(self, bint sub) noexcept:
+        cdef uint32_t al = self.r[R_AX] & 0xFF
+        cdef uint32_t ah = (self.r[R_AX] >> 8) & 0xFF
+        cdef uint32_t f = self.flags & ~(CF | AF)
+        if (al & 0xF) > 9 or (self.flags & AF):
+            if sub:
+                al = (al - 6) & 0xFF
+                ah = (ah - 1) & 0xFF
+            else:
+                al = (al + 6) & 0xFF
+                ah = (ah + 1) & 0xFF
+            f |= CF | AF
+        self.flags = f
+        self.set_r16(R_AX, (ah << 8) | (al & 0x0F))
+        self.szp(al & 0x0F, 0)
+
+    cdef int grp45(self, int w) noexcept:
+        cdef uint32_t v, off
+        cdef int op
+        self.modrm()
+        op = self.reg_
+        if op == 0 or op == 1:
+            self.set_rmw(w, self.incdec(self.rmw(w), op, w))
+            return 0
+        if not w and self.cpu_model >= M_80186:
+            return self.undefined()
+        if op == 7 and self.cpu_model >= M_80186:
+            return self.undefined()
+        if (op == 3 or op == 5) and self.mod_ == 3 and self.cpu_model >= M_80186:
+            return self.undefined()
+        # FE /2-7 on the 8086 run the FF operation on a byte operand
+        v = self.rmw(w)
+        if not w:
+            v |= 0xFF00
+        if op == 2:
+            self.push16(self.ip)
+            self.ip = v
+        elif op == 3 or op == 5:
+            off = v
+            if self.mod_ == 3:
+                v = self.sreg[S_CS]
+            else:
+                v = self.rds16(self.ea_seg, (self.ea_off + 2) & 0xFFFF)
+            if op == 3:
+                self.push16(self.sreg[S_CS])
+                self.push16(self.ip)
+            self.load_seg(S_CS, v)
+            self.ip = off
+        elif op == 4:
+            self.ip = v
+        else:
+            # PUSH rm (/7 is an alias on the 8086); PUSH SP pushes the new SP
+            if self.mod_ == 3 and self.rm_ == R_SP and self.cpu_model != M_80286:
+                v = (v - 2) & 0xFFFF
+            self.push16(v)
+        return 0
+
+    # ------------------------------------------------------------------ 80186
+    cdef int exec_186(self, uint32_t op) noexcept:
+        cdef uint32_t v, a, b, sp, fp, level, i
+        cdef int64_t sa, sb, q
+        if op == 0x60:                              # PUSHA
+            sp = self.r[R_SP] & 0xFFFF
+            if self.cpu_model == M_80286 and (sp & 1) and sp <= 15:
+                self.segment_overrun()          # one of the eight words would wrap
+                return 0
+            for i in range(8):
+                self.push16(sp if i == R_SP else (self.r[i] & 0xFFFF))
+        elif op == 0x61:                            # POPA (the stored SP is skipped)
+            for i in range(7, -1, -1):
+                v = self.pop16()
+                if i != R_SP:
+                    self.set_r16(i, v)
+        elif op == 0x62:                            # BOUND
+            self.modrm()
+            if self.mod_ == 3:
+                return self.undefined()
+            sa = <int16_t>(self.r[self.reg_] & 0xFFFF)
+            a = self.rds16(self.ea_seg, self.ea_off)
+            b = self.rds16(self.ea_seg, (self.ea_off + 2) & 0xFFFF)
+            if sa < <int16_t>a or sa > <int16_t>b:
+                self.fault(5)
+        elif op == 0x68:
+            self.push16(self.fetch16())
+        elif op == 0x6A:
+            self.push16(<uint32_t><int32_t><int8_t>self.fetch8())
+        elif op == 0x69 or op == 0x6B:              # IMUL r, rm, imm
+            self.modrm()
+            sa = <int16_t>self.rm16()
+            if op == 0x69:
+                sb = <int16_t>self.fetch16()
+            else:
+                sb = <int8_t>self.fetch8()
+            q = sa * sb
+            self.set_r16(self.reg_, <uint32_t>q)
+            self.flags &= ~(CF | OF)
+            if q != <int16_t>q:
+                self.flags |= CF | OF
+            self.szp(<uint32_t>q, 1)
+        elif op in (0x6C, 0x6D, 0x6E, 0x6F):
+            return self.string_op(op)
+        elif op == 0xC8:                            # ENTER
+            a = self.fetch16()
+            level = self.fetch8() & 0x1F
+            self.push16(self.r[R_BP] & 0xFFFF)
+            fp = self.r[R_SP] & 0xFFFF
+            if level > 0:
+                for i in range(1, level):
+                    self.set_r16(R_BP, self.r[R_BP] - 2)
+                    self.push16(self.rds16(S_SS, self.r[R_BP] & 0xFFFF))
+                self.push16(fp)
+            self.set_r16(R_BP, fp)
+            self.set_r16(R_SP, self.r[R_SP] - a)
+        elif op == 0xC9:                            # LEAVE
+            self.set_r16(R_SP, self.r[R_BP])
+            self.set_r16(R_BP, self.pop16())
+        else:
+            return self.undefined()
+        return 0
+
+    # ------------------------------------------------------------------ the loop
+    cdef int boundary(self) noexcept:
+        """Interrupts at an instruction boundary: 1 if an interrupt was entered."""
+        if self.halt_flag:
+            if not (self.nmi_pending or (self.intr_line and (self.flags & IF_) and self.intack is not None)):
+                return 0
+        if self.nmi_pending or self.trap_pending or self.shadow or (self.intr_line and (self.flags & IF_)):
+            return self.service_events()
+        return 0
+
+    cdef int loop(self, bint single) noexcept:
+        cdef uint32_t tf
+        cdef int r, i
+        cdef bint first = 1
+        while True:
+            if self.nmi_pending or self.trap_pending or self.shadow or self.intr_line or self.halt_flag:
+                if self.boundary():
+                    self.cyc += 1
+                    if single:
+                        return X_BUDGET
+                    first = 0
+                    continue
+                if self.halt_flag:
+                    return X_HLT
+            if self.cyc >= self.stop_at:
+                # cpu.stop() and a failed device call also set stop_at to 0
+                if self.stop_req:
+                    self.stop_req = 0
+                    return X_STOP
+                if not single:
+                    return X_BUDGET
+            if self.nbrk and not first:
+                for i in range(self.nbrk):
+                    if self.brk[i] == ((self.sbase[S_CS] + self.ip) & self.amask):
+                        return X_BREAK
+            first = 0
+            tf = self.flags & TF
+            if self.cpu_model == M_80286:
+                r = self.exec_286()
+            else:
+                r = self.exec_one()
+            self.cyc += 1
+            self.n_instr += 1
+            self.trap_pending = tf != 0
+            if r != 0:
+                return r
+            if single:
+                return X_BUDGET
+
+    cdef int enter(self, int64_t max_cycles, bint single) except -1:
+        cdef int r
+        cdef int64_t d
+        self.cyc = self.clock.now
+        d = self.clock.deadline
+        # step() runs a whole REP string instruction unless an interrupt is pending
+        self.limit = self.cyc + max_cycles if not single else (<int64_t>1 << 62)
+        self.stepping = single
+        self.stop_at = self.limit if (self.limit < d or single) else d
+        if self.stop_req:
+            self.stop_at = 0
+        self.amask = self.mem.addr_mask
+        self.in_run = 1
+        try:
+            r = self.loop(single)
+        finally:
+            self.in_run = 0
+            self.clock.now = self.cyc
+        if self.pyexc is not None:
+            e = self.pyexc
+            self.pyexc = None
+            self.stop_req = 0
+            raise e
+        return r
+
+    def run(self, max_cycles):
+        """Run until clock.now reaches min(now+max_cycles, clock.deadline), HLT,
+        cpu.stop() or a breakpoint; returns an EXIT_* code."""
+        return self.enter(max_cycles, 0)
+
+    def step(self):
+        """Execute exactly one instruction or enter one interrupt; returns EXIT_*."""
+        return self.enter(1, 1)
+
+    def stop(self):
+        """Make run() return X_STOP at the next instruction boundary."""
+        self.stop_req = 1
+        self.stop_at = 0
+
+    def set_intr(self, level):
+        self.intr_line = bool(level)
+
+    def nmi(self):
+        self.nmi_pending = 1
+
+    def add_breakpoint(self, linear):
+        if self.nbrk >= NBREAK:
+            raise ConfigError(f"at most {NBREAK} breakpoints")
+        self.brk[self.nbrk] = linear & 0xFFFFFFFF
+        self.nbrk += 1
+
+    def clear_breakpoints(self):
+        self.nbrk = 0
+
+    # ------------------------------------------------------------------ registers (API)
+    def get_reg(self, name):
+        name = name.lower()
+        if name in _R16:
+            return self.r[_R16.index(name)] & 0xFFFF
+        if name in _R32:
+            return self.r[_R32.index(name)]
+        if name in _R8:
+            return self.get_r8(_R8.index(name))
+        if name in _SREG:
+            return self.sreg[_SREG.index(name)]
+        if name == "ip":
+            return self.ip
+        if name == "flags":
+            return self.get_flags()
+        raise KeyError(f"no register {name!r}")
+
+    def set_reg(self, name, value):
+        name = name.lower()
+        value = int(value)
+        if name in _R16:
+            self.set_r16(_R16.index(name), value & 0xFFFF)
+        elif name in _R32:
+            self.r[_R32.index(name)] = value & 0xFFFFFFFF
+        elif name in _R8:
+            self.set_r8(_R8.index(name), value & 0xFF)
+        elif name in _SREG:
+            self.load_seg(_SREG.index(name), value & 0xFFFF)
+        elif name == "ip":
+            self.ip = value & 0xFFFF
+        elif name == "flags":
+            self.set_flags(value & 0xFFFF)
+        else:
+            raise KeyError(f"no register {name!r}")
+
+    def __getattr__(self, name):
+        if name in _REGNAMES:
+            return self.get_reg(name)
+        raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        # a cdef class has no __dict__: the settable names are the registers and these
+        if name in _REGNAMES:
+            self.set_reg(name, value)
+        elif name == "intack":
+            self.intack = value
+        elif name == "halted":
+            self.halt_flag = bool(value)
+        elif name == "instructions":
+            self.n_instr = value
+        elif name in ("mem", "io", "clock"):
+            if name == "mem":
+                self.mem = value
+                self._bind_memory()
+            elif name == "io":
+                self.io = value
+            else:
+                self.clock = value
+        else:
+            raise AttributeError(f"CPU has no settable attribute {name!r}")
+
+    def load_test_state(self, regs):
+        """Set registers from a dict of 16-bit values (the conformance runner)."""
+        for name, value in regs.items():
+            self.set_reg(name, value)
+        self.halt_flag = 0
+        self.shadow = 0
+        self.trap_pending = 0
+
+    def get_state(self):
+        return {
+            "version": STATE_VERSION,
+            "model": self.model,
+            "regs": [self.r[i] for i in range(8)],
+            "sreg": [self.sreg[i] for i in range(4)],
+            "sbase": [self.sbase[i] for i in range(4)],
+            "slimit": [self.slimit[i] for i in range(4)],
+            "sattr": [self.sattr[i] for i in range(4)],
+            "ip": self.ip,
+            "flags": self.flags,
+            "halted": bool(self.halt_flag),
+            "intr": bool(self.intr_line),
+            "nmi_pending": bool(self.nmi_pending),
+            "trap_pending": bool(self.trap_pending),
+            "shadow": self.shadow,
+            "instructions": self.n_instr,
+            "breakpoints": [self.brk[i] for i in range(self.nbrk)],
+        }
+
+    def set_state(self, state):
+        cdef int i
+        if state.get("version") != STATE_VERSION:
+            raise StateError(f"cpu: state version {state.get('version')} is not {STATE_VERSION}")
+        if state.get("model") != self.model:
+            raise StateError(f"cpu: state is for a {state.get('model')}, this CPU is a {self.model}")
+        try:
+            for i in range(8):
+                self.r[i] = state["regs"][i]
+            for i in range(4):
+                self.sreg[i] = state["sreg"][i]
+                self.sbase[i] = state["sbase"][i]
+                self.slimit[i] = state["slimit"][i]
+                self.sattr[i] = state["sattr"][i]
+            self.ip = state["ip"]
+            self.flags = state["flags"]
+            self.halt_flag = state["halted"]
+            self.intr_line = state["intr"]
+            self.nmi_pending = state["nmi_pending"]
+            self.trap_pending = state["trap_pending"]
+            self.shadow = state["shadow"]
+            self.n_instr = state["instructions"]
+            bp = list(state["breakpoints"])[:NBREAK]
+            self.nbrk = len(bp)
+            for i in range(self.nbrk):
+                self.brk[i] = bp[i]
+        except (KeyError, IndexError, TypeError, OverflowError) as e:
+            raise StateError(f"cpu: bad state ({e})") from None
