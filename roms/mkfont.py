@@ -1,0 +1,145 @@
+"""Generate the VGA BIOS fonts (CP437, 256 glyphs each) as NASM includes.
+
+    python3 roms/mkfont.py [OUTDIR]     writes font8x8.inc, font8x14.inc, font8x16.inc
+
+Source: the Terminus console fonts shipped by Debian's console-setup package
+(/usr/share/consolefonts/<set>-Terminus14.psf.gz and <set>-Terminus16.psf.gz,
+SIL Open Font License 1.1; see roms/FONTS.md).  Each console font holds only a
+subset of Terminus, so glyphs are looked up through the Unicode tables of the
+sets listed in SETS, first match wins; every CP437 code point gets the
+Terminus glyph drawn for its Unicode character (two arrowheads that Terminus
+lacks use the nearest Terminus shape, see FALLBACKS).
+
+Terminus has no 8-pixel-high face, so the 8x8 font is derived from the 8x16
+one by merging rows: Terminus 16 draws capitals on rows
+2-11 and descenders on rows 12-14, so output rows take the OR of the source
+rows in ROW_GROUPS (the cap height goes to rows 0-6, descenders to row 7).
+ORing keeps every stroke and keeps vertical lines (box drawing) continuous
+through the cell; the three shade characters B0h-B2h take every other source
+row instead so their dither stays a dither.
+
+The output depends only on the font files, so rebuilding is deterministic.
+"""
+
+import gzip
+import struct
+import sys
+from pathlib import Path
+
+FONT_DIR = Path("/usr/share/consolefonts")
+SIZES = (14, 16)
+# 512-glyph sets first: the 256-glyph ones draw some symbols with look-alikes.
+SETS = ("FullGreek", "FullCyrAsia", "Vietnamese", "Uni3", "Uni2")
+
+# CP437 graphic characters for the codes Python's cp437 codec maps to controls.
+CP437_LOW = ("\u0000\u263a\u263b\u2665\u2666\u2663\u2660\u2022\u25d8\u25cb\u25d9\u2642\u2640\u266a\u266b\u263c"
+             "\u25ba\u25c4\u2195\u203c\u00b6\u00a7\u25ac\u21a8\u2191\u2193\u2192\u2190\u221f\u2194\u25b2\u25bc")
+CP437_DEL = "\u2302"
+
+# CP437 characters Terminus lacks, drawn with its closest shape.
+FALLBACKS = {"\u25ba": "\u25b6", "\u25c4": "\u25c0"}
+
+
+def cp437_chars():
+    chars = []
+    for code in range(256):
+        if code < 0x20:
+            chars.append(CP437_LOW[code])
+        elif code == 0x7F:
+            chars.append(CP437_DEL)
+        else:
+            chars.append(bytes([code]).decode("cp437"))
+    return chars
+
+
+def read_psf(path):
+    """Return (height, glyph bitmaps, {unicode char: glyph index}) of a PSF1 font
+    (the format of console-setup's fonts: 8 pixels wide, optional Unicode table)."""
+    data = gzip.decompress(path.read_bytes())
+    mapping = {}
+    if data[:2] == b"\x36\x04":
+        mode, height = data[2], data[3]
+        count = 512 if mode & 1 else 256
+        glyphs = [data[4 + i * height:4 + (i + 1) * height] for i in range(count)]
+        if mode & 6:
+            pos, index = 4 + count * height, 0
+            while index < count and pos + 1 < len(data):
+                (value,) = struct.unpack_from("<H", data, pos)
+                pos += 2
+                if value == 0xFFFF:
+                    index += 1
+                elif value == 0xFFFE:
+                    # Combining sequences follow until the terminator; single characters only.
+                    while struct.unpack_from("<H", data, pos)[0] != 0xFFFF:
+                        pos += 2
+                else:
+                    mapping.setdefault(chr(value), index)
+        return height, glyphs, mapping
+    sys.exit(f"mkfont.py: {path} is not a PSF1 font")
+
+
+def cp437_font(size):
+    """256 glyphs of 8x<size>: code 0 blank, the rest by Unicode lookup over SETS."""
+    fonts = []
+    for name in SETS:
+        path = FONT_DIR / f"{name}-Terminus{size}.psf.gz"
+        if not path.exists():
+            sys.exit(f"mkfont.py: missing {path} (apt-get install console-setup)")
+        height, glyphs, mapping = read_psf(path)
+        if height != size:
+            sys.exit(f"mkfont.py: {path.name} is 8x{height}, expected 8x{size}")
+        fonts.append((glyphs, mapping))
+    out = [bytes(size)]
+    for code, char in enumerate(cp437_chars()[1:], 1):
+        for wanted in (char, FALLBACKS.get(char)):
+            found = next((glyphs[m[wanted]] for glyphs, m in fonts if wanted in m), None)
+            if found is not None:
+                out.append(bytes(found))
+                break
+        else:
+            sys.exit(f"mkfont.py: Terminus {size} has no glyph for CP437 {code:02X} (U+{ord(char):04X})")
+    return out
+
+
+SHADES = (0xB0, 0xB1, 0xB2)
+
+
+ROW_GROUPS = ((0, 1, 2), (3,), (4, 5), (6,), (7, 8), (9,), (10, 11), (12, 13, 14, 15))
+
+
+def squash(code, glyph16):
+    """8x8 from 8x16 (see the module docstring)."""
+    if code in SHADES:
+        return bytes(glyph16[2 * k] for k in range(8))
+    out = []
+    for group in ROW_GROUPS:
+        row = 0
+        for source in group:
+            row |= glyph16[source]
+        out.append(row)
+    return bytes(out)
+
+
+def write_inc(path, label, height, glyphs):
+    lines = [f"; CP437 8x{height} font generated by roms/mkfont.py; do not edit, rerun the script.",
+             "; Derived from Terminus Font, Copyright (c) 2010 Dimitar Toshkov Zhekov, with",
+             '; Reserved Font Name "Terminus Font"; SIL Open Font License 1.1 (roms/FONTS.md).',
+             f"{label}:"]
+    for code, glyph in enumerate(glyphs):
+        assert len(glyph) == height
+        lines.append("\tdb " + ",".join(f"0x{b:02X}" for b in glyph) + f"\t; {code:02X}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    out_dir = Path(argv[0]) if argv else Path(__file__).resolve().parent
+    fonts = {size: cp437_font(size) for size in SIZES}
+    fonts[8] = [squash(code, g) for code, g in enumerate(fonts[16])]
+    for size in (8, 14, 16):
+        write_inc(out_dir / f"font8x{size}.inc", f"font8x{size}", size, fonts[size])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
