@@ -23,12 +23,13 @@ def test_version():
 
 
 def test_scripted_boot_types_ver_and_prints_the_screen():
+    # FreeCOM's plain VER names only the shell; /R adds the DOS and kernel versions.
     image = shared_image("fdboot-1.4MB.img")
     r = pyvmm("run", "--fda", str(image), "--display", "none", "--wait", "A:\\>",
-              "--type", "ver\\n", "--wait", "FreeDOS", "--print-screen")
+              "--type", "ver /r\\n", "--wait", "FreeDOS", "--print-screen")
     assert r.returncode == 0, r.stderr
-    assert "A:\\>ver" in r.stdout
-    assert "FreeDOS" in r.stdout.split("A:\\>ver", 1)[1]
+    after = r.stdout.split("A:\\>ver /r", 1)[1]
+    assert "FreeCom version" in after and "FreeDOS kernel" in after
 
 
 def test_timeout_exits_1_with_the_screen_on_stderr():
