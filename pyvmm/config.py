@@ -60,16 +60,17 @@ class MachineConfig:
     def rtc_start(self):
         """The RTC's start time as a naive datetime (local time, as a PC keeps it)."""
         value = self.rtc
-        if isinstance(value, _dt.datetime):
-            return value.replace(tzinfo=None, microsecond=0)
-        if not isinstance(value, str):
+        if isinstance(value, _dt.datetime):        # TOML has a datetime type of its own
+            when = value
+        elif not isinstance(value, str):
             raise ConfigError(f"rtc: expected 'now' or a date and time, not {type(value).__name__}")
-        if value == "now":
+        elif value == "now":
             return _dt.datetime.now().replace(microsecond=0)
-        try:
-            when = _dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ConfigError(f"rtc: {value!r} is not 'now' or a date and time like 2024-05-01T12:00:00") from None
+        else:
+            try:
+                when = _dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f"rtc: {value!r} is not 'now' or a date and time like 2024-05-01T12:00:00") from None
         if not 1980 <= when.year <= 2099:
             raise ConfigError(f"rtc: year {when.year} is outside 1980-2099")
         return when.replace(tzinfo=None, microsecond=0)
@@ -82,7 +83,7 @@ class MachineConfig:
         for key, value in values.items():
             name = key.replace("-", "_")
             if name not in names:
-                raise ConfigError(f"{origin}: unknown key {key!r}")
+                raise ConfigError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(names))})")
             clean[name] = value
         return cls(**clean)
 
@@ -104,7 +105,8 @@ class MachineConfig:
         return cls.from_dict(values, origin=str(path))
 
     def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied (validated like everything else)."""
+        return self.from_dict({**dataclasses.asdict(self), **changes}, origin="Machine options")
 
 
 def _expect(cfg, key, kind, optional=False):

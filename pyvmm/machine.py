@@ -70,7 +70,7 @@ class Machine:
 
     def __init__(self, config: Optional[MachineConfig] = None, **options):
         if config is None:
-            config = MachineConfig(**options)
+            config = MachineConfig.from_dict(options, origin="Machine options")
         elif options:
             config = config.replace(**options)
         self.config = config
@@ -126,10 +126,6 @@ class Machine:
         board.attach(DebugConsole())
         if cfg.debug_exit:
             board.attach(DebugExit())
-        backend = parse_serial_spec(cfg.serial) if cfg.serial else None
-        self.serial = [board.attach(UART16550(base=0x3F8, irq=4, backend=backend)),
-                       board.attach(UART16550(base=0x2F8, irq=3))]
-
         floppies = [cfg.fda, cfg.fdb]
         if not any((cfg.fda, cfg.fdb, cfg.hda, cfg.hdb)):
             floppies[0] = default_disk_path()
@@ -144,6 +140,11 @@ class Machine:
         for unit, path in enumerate((cfg.hda, cfg.hdb)):
             if path is not None:
                 self.ata[0].attach_disk(unit, self._open(DiskImage, path, "hd", cfg.snapshot))
+
+        # Last of the inputs: a file: backend creates its file, so only once all else is valid.
+        backend = parse_serial_spec(cfg.serial) if cfg.serial else None
+        self.serial = [board.attach(UART16550(base=0x3F8, irq=4, backend=backend)),
+                       board.attach(UART16550(base=0x2F8, irq=3))]
 
         self.rtc.set_config(base_kb=conventional, ext_kb=max(0, cfg.memory - 1024),
                             floppies=tuple(self.fdc.cmos_drive_type(d) for d in (0, 1)),
@@ -250,7 +251,10 @@ class Machine:
 
     def save_screenshot(self, path: str) -> None:
         from .png import write_png
-        write_png(path, self.screenshot())
+        try:
+            write_png(path, self.screenshot())
+        except OSError as e:
+            raise ImageError(f"cannot write screenshot {path}: {e.strerror}") from None
 
     # -- input --------------------------------------------------------------------------
     def press(self, key: str) -> None:
@@ -346,10 +350,10 @@ class Machine:
         try:
             self._apply_state(parts)
         except StateError:
-            self._apply_state(backup)
+            self._apply_state(backup, check=False)
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            self._apply_state(backup)
+            self._apply_state(backup, check=False)
             raise StateError(f"state file {path} does not fit this machine: {type(e).__name__}: {e}") from None
 
     def _device_keys(self):
@@ -369,7 +373,7 @@ class Machine:
             "overlays": [image.get_overlay() for image in self._images],
         }
 
-    def _apply_state(self, parts):
+    def _apply_state(self, parts, check=True):
         from .errors import StateError
         info = parts["machine"]
         if (info["cpu"], info["memory"], info["devices"]) != (self.config.cpu, self.config.memory, self._device_keys()):
@@ -377,6 +381,11 @@ class Machine:
                              f"(cpu {info['cpu']}, {info['memory']} KiB, {len(info['devices'])} devices)")
         if len(parts["overlays"]) != len(self._images):
             raise StateError("the state was saved with another set of disk images")
+        if check:   # every part before anything changes (the backup needs no check)
+            _check_shape(self.cpu.get_state(), parts["cpu"], "cpu")
+            _check_shape(self.clock.get_state(), parts["clock"], "clock")
+            for key, device in zip(self._device_keys(), self.board.devices):
+                _check_shape(device.get_state(), parts["devices"][key], key)
         data = parts["memory"]["data"]
         if len(data) != self.mem.size:
             raise StateError("the state's memory size does not match this machine")
@@ -428,6 +437,45 @@ class Machine:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _check_shape(current, loaded, where):
+    """Refuse a state part whose structure differs from what this machine produces:
+    same keys, and the same kind of value at each place (a hostile or hand-edited
+    state must fail to load, not crash the machine later)."""
+    from .errors import StateError
+    if isinstance(current, dict):
+        if not isinstance(loaded, dict):
+            raise StateError(f"state: {where} should be a table")
+        if where.endswith("timers"):       # armed timers vary; names are checked by the clock
+            return
+        if set(current) != set(loaded):
+            raise StateError(f"state: {where} has keys {sorted(map(str, set(loaded) ^ set(current)))} "
+                             "that do not fit this machine")
+        for key in current:
+            _check_shape(current[key], loaded[key], f"{where}.{key}")
+    elif isinstance(current, (list, tuple)):
+        if not isinstance(loaded, (list, tuple)):
+            raise StateError(f"state: {where} should be a list")
+        for i, item in enumerate(loaded[:len(current)]):   # queues may be longer or shorter
+            _check_shape(current[i], item, f"{where}[{i}]")
+    elif current is None:
+        return                                 # an optional field: any kind when set
+    elif isinstance(current, bool):
+        if not (loaded is None or isinstance(loaded, (bool, int))):
+            raise StateError(f"state: {where} should be a flag")
+    elif isinstance(current, int):
+        if not isinstance(loaded, int) and not (loaded is None):
+            raise StateError(f"state: {where} should be a number")
+    elif isinstance(current, float):
+        if not isinstance(loaded, (int, float)):
+            raise StateError(f"state: {where} should be a number")
+    elif isinstance(current, (bytes, bytearray)):
+        if not isinstance(loaded, (bytes, bytearray)):
+            raise StateError(f"state: {where} should be bytes")
+    elif isinstance(current, str):
+        if not isinstance(loaded, str):
+            raise StateError(f"state: {where} should be text")
 
 
 class _Registers:

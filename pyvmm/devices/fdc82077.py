@@ -761,6 +761,8 @@ class FDC82077(Device):
         return state
 
     def set_state(self, state):
+        if not isinstance(state.get("xfer"), (dict, type(None))):
+            raise StateError("fdc: the save state's transfer record is not a table")
         super().set_state(state)
         if state["drive_types"] != list(self.drive_types):
             raise StateError("fdc: the save state has other floppy drive types")

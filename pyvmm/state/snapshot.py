@@ -87,7 +87,10 @@ def decode(data, what="state file"):
             return [unpack(v) for v in value]
         return value
 
-    return unpack(doc)
+    try:
+        return unpack(doc)
+    except (TypeError, ValueError, KeyError) as e:
+        raise StateError(f"{what} is corrupt: {type(e).__name__}: {e}") from None
 
 
 def _hashable(key):
