@@ -117,6 +117,8 @@ def make_guest(name, iterations, model="8086"):
         board.io.register(0x80, 1, read8=latch.read8, write8=latch.write8, owner="bench")
     board.mem.write((LOAD_SEG << 4) + 0x100, workload_bytes(name, iterations))
     cpu = CPU(board.mem, board.io, board.clock, model=model)
+    if w.vga:
+        cpu.attach_vga(board.vga.mem)      # as Machine wires it
     cpu.reset()
     for reg in ("cs", "ds", "es", "ss"):
         cpu.set_reg(reg, LOAD_SEG)

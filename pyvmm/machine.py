@@ -156,6 +156,7 @@ class Machine:
         self._typing = []
         self._type_interval = 1
         self._typist = board.clock.timer("machine.typist", self._type_next)
+        self.cpu.attach_vga(self.vga.mem)      # VGA memory accesses stay in C
         self.cpu.intack = self.pic.acknowledge
         self.pic.on_intr = self.cpu.set_intr
         self.cpu.reset()

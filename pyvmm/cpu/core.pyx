@@ -46,6 +46,7 @@ cdef extern from *:
     """
 
 import numpy as np
+from ..devices.vgamem cimport VGAMem
 from ..errors import ConfigError, StateError
 
 cdef enum:
@@ -150,6 +151,8 @@ cdef class CPU:
     cdef int shadow             # 1: after MOV/POP SS (no interrupt at all), 2: after STI (no INTR)
     cdef bint stop_req
     cdef object pyexc
+    cdef VGAMem vgamem          # the VGA's planar memory, called in C for its own pages
+    cdef uint8_t vga_page[32]   # page A0000h+i*4K is still vgamem's (a debugger may wrap it)
 
     # per-instruction decode state
     cdef int seg_ovr
@@ -267,6 +270,8 @@ cdef class CPU:
 
     cdef uint32_t mmio_read(self, uint32_t a) noexcept:
         cdef uint32_t v = 0xFF
+        if a - 0xA0000 < 0x20000 and self.vga_page[(a - 0xA0000) >> 12]:
+            return self.vgamem.read8(a) & 0xFF     # no Python: VGA memory is a C engine
         self.before_py()
         try:
             v = self.mem.read8(a)
@@ -276,6 +281,9 @@ cdef class CPU:
         return v & 0xFF
 
     cdef void mmio_write(self, uint32_t a, uint32_t v) noexcept:
+        if a - 0xA0000 < 0x20000 and self.vga_page[(a - 0xA0000) >> 12]:
+            self.vgamem.write8(a, v & 0xFF)
+            return
         self.before_py()
         try:
             self.mem.write8(a, v & 0xFF)
@@ -1488,6 +1496,7 @@ cdef class CPU:
         if self.stop_req:
             self.stop_at = 0
         self.amask = self.mem.addr_mask
+        self.bind_vga()
         self.in_run = 1
         try:
             r = self.loop(single)
@@ -1500,6 +1509,23 @@ cdef class CPU:
             self.stop_req = 0
             raise e
         return r
+
+    cdef void bind_vga(self):
+        """Mark the pages of A0000h-BFFFFh whose MMIO handlers are still the VGA
+        engine's own: only those take the C path (a debugger's write watch or another
+        device mapped there keeps its Python handlers)."""
+        cdef int i
+        cdef object vm = self.vgamem
+        if vm is None:
+            return
+        readers, writers = self.mem.mmio_read, self.mem.mmio_write
+        for i in range(32):
+            self.vga_page[i] = (getattr(readers[0xA0 + i], "__self__", None) is vm
+                                and getattr(writers[0xA0 + i], "__self__", None) is vm)
+
+    def attach_vga(self, VGAMem vgamem):
+        """Let the core call the VGA memory engine directly for the A0000h window."""
+        self.vgamem = vgamem
 
     def run(self, max_cycles):
         """Run until clock.now reaches min(now+max_cycles, clock.deadline), HLT,
