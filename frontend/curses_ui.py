@@ -6,16 +6,18 @@ Terminals report keys, not key releases, so each key becomes a press/release pai
 Ctrl+] quits (after flushing the disks).
 """
 import curses
-import time
+from collections import deque
 
 import numpy as np
 
 from pyvmm import cp437
+from pyvmm.devices.keys import text_to_keys
 
 from .pacing import Pacer
 from .script import DONE, TIMEOUT
 
 FRAME = 1 / 30
+KEY_GAP = 0.01           # virtual seconds between key events typed at the terminal
 QUIT_KEY = 0x1D          # Ctrl+]
 
 # VGA text attribute colour order (blue=1, green=2, red=4) -> curses colour numbers
@@ -43,6 +45,9 @@ class TerminalUI:
         self.script = script
         self.exit_after = exit_after
         self.pacer = Pacer(machine, realtime)
+        self.pending = deque()       # (key name, down) not yet given to the keyboard
+        self.shown = None            # what the terminal shows: screen contents and size
+        self.shown_frame = None      # the VGA frame array drawn last (graphics modes)
         curses.raw()
         curses.noecho()
         screen.nodelay(True)
@@ -90,7 +95,7 @@ class TerminalUI:
             status = self.script.advance(self.machine)
             if status == TIMEOUT or (status == DONE and self.exit_after and self.script.steps):
                 return status
-            self.machine.run(seconds=FRAME)
+            self.run_frame()
             if self.machine.exit_code is not None:
                 return status
             self.draw()
@@ -108,6 +113,7 @@ class TerminalUI:
                 return True
             if code == curses.KEY_RESIZE:
                 self.screen.clear()
+                self.shown = None
                 continue
             modifiers = []
             if code == 27:                       # Esc, or Alt+key sent as Esc then the key
@@ -121,6 +127,7 @@ class TerminalUI:
             self.stroke(code, modifiers)
 
     def stroke(self, code, modifiers):
+        """Queue the key presses and releases that type terminal key ``code``."""
         name = _SPECIAL.get(code)
         if isinstance(name, tuple):
             name, extra = name
@@ -128,30 +135,53 @@ class TerminalUI:
         elif name is None and 1 <= code <= 26:
             name, modifiers = chr(ord("A") + code - 1), modifiers + ["LCTRL"]
         elif name is None and 32 <= code < 127:
-            text = "{{" if chr(code) == "{" else chr(code)
-            if not modifiers:
-                self.machine.queue_text(text, interval=0.005)
-                return
-            from pyvmm.devices.keys import text_to_keys
-            name = text_to_keys(text)[0][0]
+            name, shifted = text_to_keys("{{" if code == ord("{") else chr(code))[0]
+            if shifted:
+                modifiers = modifiers + ["LSHIFT"]
         if name is None:
             return
-        for mod in modifiers:
-            self.machine.press(mod)
-        self.machine.press(name)
-        self.machine.release(name)
-        for mod in reversed(modifiers):
-            self.machine.release(mod)
+        self.pending += [(mod, True) for mod in modifiers]
+        self.pending += [(name, True), (name, False)]
+        self.pending += [(mod, False) for mod in reversed(modifiers)]
+
+    def run_frame(self):
+        """Emulate one frame, handing queued key events to the keyboard KEY_GAP apart
+        in virtual time, so a burst of typing arrives in order and none is lost."""
+        left = FRAME
+        while self.pending and left > 0:
+            name, down = self.pending.popleft()
+            (self.machine.press if down else self.machine.release)(name)
+            self.machine.run(seconds=KEY_GAP)
+            left -= KEY_GAP
+        if left > 0:
+            self.machine.run(seconds=left)
 
     # -- drawing -----------------------------------------------------------------------------
     def draw(self):
+        """Repaint when the guest's screen or the terminal's size changed: painting
+        cell by cell is the costliest thing this frontend does."""
         rows, cols = self.screen.getmaxyx()
         chars, attrs, cursor = self.machine.screen_cells()
         if chars.size:
-            self.draw_text(chars, attrs, cursor, rows, cols)
+            key = ("text", rows, cols, chars.shape, chars.tobytes(), attrs.tobytes(), tuple(cursor))
+            if key != self.shown:
+                self.erase_if_reshaped(key)
+                self.draw_text(chars, attrs, cursor, rows, cols)
         else:
-            self.draw_pixels(self.machine.screenshot(), rows, cols)
-        self.screen.refresh()
+            frame = self.machine.screenshot()
+            key = ("pixels", rows, cols, frame.shape, id(frame))   # the VGA makes a new array per change
+            if key != self.shown:
+                self.erase_if_reshaped(key)
+                self.draw_pixels(frame, rows, cols)
+            self.shown_frame = frame     # keeps id(frame) from being reused
+        if key != self.shown:
+            self.shown = key
+            self.screen.refresh()
+
+    def erase_if_reshaped(self, key):
+        """A new mode or terminal size leaves cells the new picture does not cover."""
+        if self.shown is None or self.shown[:4] != key[:4]:
+            self.screen.erase()
 
     def draw_text(self, chars, attrs, cursor, rows, cols):
         for y in range(min(rows, chars.shape[0])):

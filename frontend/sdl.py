@@ -12,13 +12,15 @@ import ctypes
 import itertools
 import os
 import time
+import warnings
+
+import numpy as np
 
 from .keymap import HID_TO_KEY
 from .pacing import Pacer
 from .script import DONE, TIMEOUT
 
 FRAME = 1 / 60
-HOTKEY_MOD = None   # set after sdl2 import
 
 
 def _screenshot_name():
@@ -30,47 +32,62 @@ def _screenshot_name():
 
 class SpeakerAudio:
     """A square wave at the frequency of PIT counter 2 while port 61h gates it to the
-    speaker; generated in the SDL audio callback from the machine's current state."""
+    speaker.  Each frame queues the samples for that frame (SDL_QueueAudio), so no
+    Python runs on SDL's audio thread; the device is opened at the first tone, so a
+    silent guest never touches the host's sound system."""
 
     RATE = 44100
+    AHEAD = 3 * RATE // 60          # queue at most about three frames of sound
 
     def __init__(self, sdl2, machine):
         self.sdl2 = sdl2
         self.machine = machine
         self.phase = 0.0
         self.device = 0
-        self._callback = sdl2.SDL_AudioCallback(self._fill)
-        want = sdl2.SDL_AudioSpec(self.RATE, sdl2.AUDIO_S16SYS, 1, 512, self._callback)
-        have = sdl2.SDL_AudioSpec(0, 0, 0, 0)
-        if sdl2.SDL_InitSubSystem(sdl2.SDL_INIT_AUDIO) != 0:
-            return
-        self.device = sdl2.SDL_OpenAudioDevice(None, 0, ctypes.byref(want), ctypes.byref(have), 0)
-        if self.device:
-            sdl2.SDL_PauseAudioDevice(self.device, 0)
+        self.unavailable = False
 
-    def _fill(self, _userdata, stream, length):
-        samples = ctypes.cast(stream, ctypes.POINTER(ctypes.c_int16))
-        n = length // 2
-        freq = self.machine.speaker_frequency()
-        if not freq or freq > 20000:
-            ctypes.memset(stream, 0, length)
+    def open(self):
+        sdl2 = self.sdl2
+        if sdl2.SDL_InitSubSystem(sdl2.SDL_INIT_AUDIO) != 0:
+            self.unavailable = True
             return
-        step = freq / self.RATE
-        phase = self.phase
-        for i in range(n):
-            samples[i] = 6000 if phase < 0.5 else -6000
-            phase = (phase + step) % 1.0
-        self.phase = phase
+        want = sdl2.SDL_AudioSpec(self.RATE, sdl2.AUDIO_S16SYS, 1, 1024)
+        have = sdl2.SDL_AudioSpec(0, 0, 0, 0)
+        self.device = sdl2.SDL_OpenAudioDevice(None, 0, ctypes.byref(want), ctypes.byref(have), 0)
+        if not self.device:
+            self.unavailable = True
+            return
+        sdl2.SDL_PauseAudioDevice(self.device, 0)
+
+    def update(self, seconds):
+        """Queue ``seconds`` of the tone the guest plays now (nothing while silent)."""
+        freq = self.machine.speaker_frequency()
+        if not freq or freq > 20000 or self.unavailable:
+            return
+        if not self.device:
+            self.open()
+            if not self.device:
+                return
+        queued = self.sdl2.SDL_GetQueuedAudioSize(self.device) // 2
+        n = min(int(seconds * self.RATE), self.AHEAD - queued)
+        if n <= 0:
+            return
+        phase = (self.phase + np.arange(n) * (freq / self.RATE)) % 1.0
+        self.phase = float((phase[-1] + freq / self.RATE) % 1.0)
+        samples = np.where(phase < 0.5, 6000, -6000).astype(np.int16)
+        self.sdl2.SDL_QueueAudio(self.device, samples.ctypes.data_as(ctypes.c_void_p), 2 * n)
 
     def close(self):
         if self.device:
             self.sdl2.SDL_CloseAudioDevice(self.device)
+            self.device = 0
 
 
 def run_sdl(machine, script, realtime, exit_after):
     os.environ.setdefault("PYSDL2_DLL_PATH", "")
-    import sdl2
-    import sdl2.ext  # noqa: F401  (loads the bundled SDL library)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")      # pysdl2 says which SDL build it found
+        import sdl2
 
     if sdl2.SDL_Init(sdl2.SDL_INIT_VIDEO | sdl2.SDL_INIT_EVENTS) != 0:
         from pyvmm.errors import ConfigError
@@ -102,6 +119,10 @@ class SdlWindow:
         self.renderer = sdl2.SDL_CreateRenderer(self.window, -1, 0)
         self.texture = None
         self.tex_size = (0, 0)
+        self._event = sdl2.SDL_Event()
+        self.status = DONE
+        self._shown = None           # the frame array and window size last presented
+        self._shown_size = None
         self.speaker = SpeakerAudio(sdl2, machine)
 
     def close(self):
@@ -113,31 +134,44 @@ class SdlWindow:
 
     # -- main loop ----------------------------------------------------------------------
     def loop(self):
-        sdl2 = self.sdl2
-        event = sdl2.SDL_Event()
-        status = DONE
+        """Run until the window is closed, the script ends the run, or the guest exits."""
         while True:
-            while sdl2.SDL_PollEvent(ctypes.byref(event)):
-                if event.type == sdl2.SDL_QUIT:
-                    return status
-                self.handle(event)
-            if not self.paused:
-                status = self.script.advance(self.machine)
-                if status == TIMEOUT or (status == DONE and self.exit_after and self.script.steps):
-                    return status
-                self.machine.run(seconds=FRAME)
-                if self.machine.exit_code is not None:
-                    return status
-            self.draw()
-            self.update_title()
+            status = self.frame()
+            if status is not None:
+                return status
             if self.paused:
                 time.sleep(FRAME)
             else:
                 self.pacer.pace()
 
+    def frame(self):
+        """One frame: host events, a frame's worth of emulation, the picture.  Returns
+        the script status when the run is over, else None."""
+        sdl2 = self.sdl2
+        event = self._event
+        while sdl2.SDL_PollEvent(ctypes.byref(event)):
+            if event.type == sdl2.SDL_QUIT:
+                return self.status
+            self.handle(event)
+        if not self.paused:
+            self.status = self.script.advance(self.machine)
+            if self.status == TIMEOUT or (self.status == DONE and self.exit_after and self.script.steps):
+                return self.status
+            self.machine.run(seconds=FRAME)
+            if self.machine.exit_code is not None:
+                return self.status
+            self.speaker.update(FRAME)
+        self.draw()
+        self.update_title()
+        return None
+
     def draw(self):
         sdl2 = self.sdl2
         frame = self.machine.screenshot()
+        size = self.output_size()
+        if frame is self._shown and size == self._shown_size:
+            return          # the VGA returns the same array while nothing changed
+        self._shown, self._shown_size = frame, size
         h, w = frame.shape[:2]
         if (w, h) != self.tex_size:
             if self.texture:
@@ -152,23 +186,27 @@ class SdlWindow:
         sdl2.SDL_RenderCopy(self.renderer, self.texture, None, ctypes.byref(self.target_rect()))
         sdl2.SDL_RenderPresent(self.renderer)
 
+    def output_size(self):
+        ww, wh = ctypes.c_int(), ctypes.c_int()
+        self.sdl2.SDL_GetRendererOutputSize(self.renderer, ctypes.byref(ww), ctypes.byref(wh))
+        return ww.value, wh.value
+
     def target_rect(self):
         """The largest rectangle of the picture's display aspect that fits the window,
         at a whole multiple of the picture size when the window allows one."""
-        sdl2 = self.sdl2
-        ww, wh = ctypes.c_int(), ctypes.c_int()
-        sdl2.SDL_GetRendererOutputSize(self.renderer, ctypes.byref(ww), ctypes.byref(wh))
-        ww, wh = ww.value, wh.value
+        ww, wh = self.output_size()
         aw, ah = self.machine.vga.display_aspect()
-        fw, fh = self.tex_size
-        # display height for the picture at 1x, stretched to the aspect (e.g. 640x400 -> 640x480)
-        base_w, base_h = fw, round(fw * ah / aw)
-        scale = min(ww // base_w, wh // base_h)
+        fw = self.tex_size[0]
+        # a whole multiple of the picture's width, its height following the aspect
+        # (720x400 text shows as 720x540 at 1x, 1440x1080 at 2x)
+        scale = min(ww // fw, wh * aw // (fw * ah)) if fw else 0
         if scale >= 1:
-            w, h = base_w * scale, base_h * scale
+            w = fw * scale
+            h = round(w * ah / aw)
+        elif ww * ah <= wh * aw:
+            w, h = ww, ww * ah // aw
         else:
-            k = min(ww / base_w, wh / base_h)
-            w, h = int(base_w * k), int(base_h * k)
+            w, h = wh * aw // ah, wh
         return self.sdl2.SDL_Rect((ww - w) // 2, (wh - h) // 2, w, h)
 
     def update_title(self):
