@@ -35,7 +35,7 @@ def test_scripted_boot_types_ver_and_prints_the_screen():
 def test_timeout_exits_1_with_the_screen_on_stderr():
     image = shared_image("fdboot-1.4MB.img")
     r = pyvmm("run", "--fda", str(image), "--display", "none", "--wait", "A:\\>",
-              "--wait", "this text never appears", "--timeout", "2")
+              "--wait", "this text never appears", "--timeout", "5")
     assert r.returncode == 1
     assert "timed out" in r.stderr and "A:\\>" in r.stderr
 
