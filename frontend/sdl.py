@@ -5,6 +5,7 @@ PC speaker, and hotkeys (all Ctrl+Alt+key, as in QEMU):
   S  save a screenshot (pyvmm-N.png)     P  pause / resume
   R  reset the machine                   V  paste the clipboard as typed keys
   A  eject / re-insert the floppy in A:  T  turbo on/off
+  W  save the machine state (pyvmm-N.state; load it with --load-state)
 
 Closing the window flushes the disks and exits 0.
 """
@@ -23,9 +24,10 @@ from .script import DONE, TIMEOUT
 FRAME = 1 / 60
 
 
-def _screenshot_name():
+def _free_name(suffix):
+    """pyvmm-1.png, pyvmm-2.png, ...: the first name not taken yet."""
     for n in itertools.count(1):
-        name = f"pyvmm-{n}.png"
+        name = f"pyvmm-{n}{suffix}"
         if not os.path.exists(name):
             return name
 
@@ -272,7 +274,9 @@ class SdlWindow:
             self.fullscreen = not self.fullscreen
             sdl2.SDL_SetWindowFullscreen(self.window, sdl2.SDL_WINDOW_FULLSCREEN_DESKTOP if self.fullscreen else 0)
         elif code == sdl2.SDL_SCANCODE_S:
-            self.machine.save_screenshot(_screenshot_name())
+            self.machine.save_screenshot(_free_name(".png"))
+        elif code == sdl2.SDL_SCANCODE_W:
+            self.machine.save_state(_free_name(".state"))
         elif code == sdl2.SDL_SCANCODE_P:
             self.paused = not self.paused
             self.pacer.resync()

@@ -414,6 +414,11 @@ class Machine:
         self.eject_floppy(drive)
         self.fdc.insert(drive, image)
 
+    def floppy_path(self, drive: int) -> Optional[str]:
+        """The image file in floppy drive 0 (A:) or 1 (B:), or None when empty."""
+        image = self.fdc.images[drive]
+        return None if image is None else image.path
+
     def eject_floppy(self, drive: int) -> None:
         old = self.fdc.eject(drive)
         if old is not None:

@@ -290,12 +290,15 @@ def test_hotkeys_pause_and_save_a_screenshot(window, tmp_path, monkeypatch):
         ui.frame()
         assert ui.machine.clock.now == now
         type_scancodes(ui, ["S"])                 # Ctrl+Alt+S saves the picture
+        type_scancodes(ui, ["W"])                 # Ctrl+Alt+W saves the machine state
         type_scancodes(ui, ["P"])
     finally:
         sdl2.SDL_SetModState(sdl2.KMOD_NONE)
     assert not ui.paused
     saved = read_png(str(tmp_path / "pyvmm-1.png"))
     assert saved.shape == (400, 720, 3)
+    ui.machine.load_state(str(tmp_path / "pyvmm-1.state"))     # a state of this machine
+    assert ui.machine.clock.now == now
     ui.frame()
     assert ui.machine.clock.now > now
     assert not ui.held                            # hotkeys never reach the guest

@@ -101,7 +101,11 @@ def test_floppy_swap_raises_the_change_line_and_dos_reads_the_new_disk(tmp_path)
     assert disk(["put", str(other), str(note)]) == 0
     with Machine(fda=str(shared_image("fdboot-1.4MB.img")), snapshot=True) as m:
         assert m.wait_for_text("A:\\>", timeout=120)
+        assert m.floppy_path(0) == str(shared_image("fdboot-1.4MB.img"))
+        m.eject_floppy(0)
+        assert m.floppy_path(0) is None
         m.insert_floppy(0, str(other))
+        assert m.floppy_path(0) == str(other)
         m.type_text("type note.txt\n")
         assert m.wait_for_text("hello from the second diskette", timeout=20), screen(m)
 
