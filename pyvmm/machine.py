@@ -96,7 +96,6 @@ class Machine:
         from .devices.ata import ATAController
         from .devices.vga import VGA
         from .devices.serialhost import parse_serial_spec
-        from .storage.image import DiskImage
 
         cfg = self.config
         extended = cfg.cpu == "80286"
@@ -130,7 +129,7 @@ class Machine:
         if not any((cfg.fda, cfg.fdb, cfg.hda, cfg.hdb)):
             floppies[0] = default_disk_path()
         images = [None if path is None else
-                  self._open(DiskImage, path, "floppy", cfg.snapshot or path == default_disk_path())
+                  self._open(path, "floppy", cfg.snapshot or path == default_disk_path())
                   for path in floppies]
         self.fdc = board.attach(FDC82077(drives=tuple(drive_type_for(img) for img in images)))
         for drive, image in enumerate(images):
@@ -139,7 +138,7 @@ class Machine:
         self.ata = [board.attach(ATAController(channel=0)), board.attach(ATAController(channel=1))]
         for unit, path in enumerate((cfg.hda, cfg.hdb)):
             if path is not None:
-                self.ata[0].attach_disk(unit, self._open(DiskImage, path, "hd", cfg.snapshot))
+                self.ata[0].attach_disk(unit, self._open(path, "hd", cfg.snapshot))
 
         # Last of the inputs: a file: backend creates its file, so only once all else is valid.
         backend = parse_serial_spec(cfg.serial) if cfg.serial else None
@@ -161,8 +160,9 @@ class Machine:
         self.pic.on_intr = self.cpu.set_intr
         self.cpu.reset()
 
-    def _open(self, cls, path, kind, snapshot):
-        image = cls.open(path, kind=kind, snapshot=snapshot)
+    def _open(self, path, kind, snapshot):
+        from .storage.image import DiskImage
+        image = DiskImage.open(path, kind=kind, snapshot=snapshot)
         self._images.append(image)
         return image
 
@@ -407,10 +407,9 @@ class Machine:
     def insert_floppy(self, drive: int, path: str, snapshot: Optional[bool] = None) -> None:
         """Put the image at ``path`` in floppy drive 0 (A:) or 1 (B:), raising the
         disk-change line as swapping a real diskette does."""
-        from .storage.image import DiskImage
         if drive not in (0, 1):
             raise ConfigError(f"floppy drive {drive} does not exist (0 is A:, 1 is B:)")
-        image = self._open(DiskImage, path, "floppy", self.config.snapshot if snapshot is None else snapshot)
+        image = self._open(path, "floppy", self.config.snapshot if snapshot is None else snapshot)
         self.eject_floppy(drive)
         self.fdc.insert(drive, image)
 

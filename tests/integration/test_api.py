@@ -149,3 +149,15 @@ def test_two_machines_interleaved_keep_their_own_state():
     finally:
         a.close()
         b.close()
+
+
+def test_reset_button_reboots_to_the_prompt():
+    with Machine(fda=str(shared_image("fdboot-1.4MB.img")), snapshot=True) as m:
+        assert m.wait_for_text("A:\\>", timeout=120)
+        m.type_text("echo before-reset\n")
+        assert m.wait_for_text("before-reset", timeout=5)
+        m.reset()
+        m.run(seconds=0.5)
+        assert "before-reset" not in screen(m)
+        assert m.wait_for_text("A:\\>", timeout=120), screen(m)
+        assert m.screen_text()[0].startswith("pyvmm BIOS")
