@@ -6,6 +6,7 @@ Terminals report keys, not key releases, so each key becomes a press/release pai
 Ctrl+] quits (after flushing the disks).
 """
 import curses
+import os
 from collections import deque
 
 import numpy as np
@@ -35,6 +36,10 @@ _SPECIAL = {
 
 
 def run_curses(machine, script, realtime, exit_after):
+    # Take the size from the terminal itself: stale LINES/COLUMNS in the environment
+    # (exported by some shells and by test runners) would clip the guest's screen.
+    os.environ.pop("LINES", None)
+    os.environ.pop("COLUMNS", None)
     return curses.wrapper(lambda screen: TerminalUI(screen, machine, script, realtime, exit_after).loop())
 
 

@@ -47,6 +47,19 @@ class Terminal:
         return tmux("has-session", "-t", self.name, check=False).returncode == 0
 
 
+def start_terminal(tmp_path, disk):
+    """pyvmm run --display curses on ``disk`` in a detached 100x30 tmux session."""
+    status = tmp_path / "status"
+    name = f"pyvmm-test-{os.getpid()}-{disk.stem}"
+    command = (f"{shlex.quote(sys.executable)} -m frontend.cli run --display curses --fda {shlex.quote(str(disk))}"
+               f" --snapshot; echo $? > {shlex.quote(str(status))}")
+    tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(ROOT),
+         "env", "TERM=xterm-256color", "sh", "-c", command)
+    term = Terminal(name)
+    term.status = status
+    return term
+
+
 @pytest.fixture
 def terminal(tmp_path):
     if shutil.which("tmux") is None:
@@ -58,18 +71,46 @@ def terminal(tmp_path):
     bars.write_bytes(BARS_COM)
     subprocess.run([sys.executable, "-m", "frontend.cli", "disk", "put", str(disk), str(bars), "BARS.COM"],
                    cwd=ROOT, check=True, capture_output=True, timeout=60)
-    status = tmp_path / "status"
-    name = f"pyvmm-test-{os.getpid()}"
-    command = (f"{shlex.quote(sys.executable)} -m frontend.cli run --display curses --fda {shlex.quote(str(disk))}"
-               f" --snapshot; echo $? > {shlex.quote(str(status))}")
-    tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(ROOT),
-         "env", "TERM=xterm-256color", "sh", "-c", command)
-    term = Terminal(name)
-    term.status = status
+    term = start_terminal(tmp_path, disk)
     try:
         yield term
     finally:
-        tmux("kill-session", "-t", name, check=False)
+        tmux("kill-session", "-t", term.name, check=False)
+
+
+def s_ends_with_prompt(screen):
+    return screen.rstrip().endswith("A:\\>")
+
+
+def test_a_game_from_freedos722_shows_as_half_blocks(tmp_path):
+    """INVADERS from freedos722.img's GAMES folder draws in a graphics mode; the
+    terminal shows it as half blocks, and Ctrl+] still quits."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    from tests.integration.test_boot import HIMEM_LINE
+    data = bytearray(shared_image("freedos722.img").read_bytes())
+    data[data.find(HIMEM_LINE)] = ord(";")      # its HIMEMX needs a 386 (see test_boot.py)
+    disk = tmp_path / "freedos722.img"
+    disk.write_bytes(bytes(data))
+    t = start_terminal(tmp_path, disk)
+    try:
+        # the prompt after AUTOEXEC's last line (FreeCOM empties the key buffer before it)
+        screen = t.wait_for(lambda s: "for fun." in s and s.rstrip().endswith("A:\\>"))
+        assert s_ends_with_prompt(screen), screen
+        time.sleep(1)
+        t.keys("cd games", "Enter")
+        screen = t.wait_for(lambda s: "A:\\GAMES>" in s, 30)
+        assert "A:\\GAMES>" in screen, screen
+        t.keys("invaders", "Enter")
+        screen = t.wait_for(lambda s: s.count("\u2580") > 1000, 30)
+        assert screen.count("\u2580") > 1000, screen
+        t.keys("C-]")                                # Ctrl+] ends pyvmm from inside the game
+        deadline = time.monotonic() + 30
+        while not t.status.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert t.status.exists() and t.status.read_text().strip() == "0", t.capture()
+    finally:
+        tmux("kill-session", "-t", t.name, check=False)
 
 
 def test_freedos_at_the_terminal(terminal):
