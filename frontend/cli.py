@@ -90,42 +90,28 @@ def _run_parser(sub):
     return p
 
 
-def _kb(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of KiB") from None
-    return value
+def _number(convert, not_a, low=None, high=None, out_of_range=None):
+    """An argparse type: ``convert`` the text, then check ``low <= value <= high``.
+    The messages are formats with the quoted text as ``{0}``."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(not_a.format(repr(text))) from None
+        # written as "not inside" so that NaN is refused too
+        if not ((low is None or low <= value) and (high is None or value <= high)):
+            raise argparse.ArgumentTypeError(out_of_range.format(repr(text)))
+        return value
+    return parse
 
 
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port number (1-65535)")
-    return value
-
-
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 <= value <= 1e6:
-        raise argparse.ArgumentTypeError(f"{text!r} seconds is out of range")
-    return value
+# --memory is range-checked by MachineConfig, which knows the CPU model.
+_kb = _number(int, "{0} is not a whole number of KiB")
+_count = _number(int, "{0} is not a whole number", low=1, out_of_range="{0} must be positive")
+_port = _number(int, "{0} is not a TCP port number", low=1, high=65535,
+                out_of_range="{0} is not a TCP port number (1-65535)")
+_seconds = _number(float, "{0} is not a number of seconds", low=0, high=1e6,
+                   out_of_range="{0} seconds is out of range")
 
 
 def _cmd_run(args):
