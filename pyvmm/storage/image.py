@@ -155,21 +155,14 @@ class DiskImage:
                 raise _open_error(path, exc) from None
         try:
             size = os.lseek(fd, 0, os.SEEK_END)
-            if write:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError as exc:
-                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise ImageError(f"image {path} is in use by another pyvmm") from None
-                    raise
-            else:
-                # shared lock: a writer elsewhere makes our view inconsistent
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except OSError as exc:
-                    if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                        raise ImageError(f"image {path} is in use by another pyvmm") from None
-                    raise
+            # A writer locks exclusively; a reader shares, since a writer elsewhere
+            # would change the image under it.
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_EX if write else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise ImageError(f"image {path} is in use by another pyvmm") from None
+                raise
             if size == 0:
                 raise ImageError(f"image {path} is empty (0 bytes)")
             try:
