@@ -9,7 +9,7 @@ import datetime as _dt
 import tomllib
 from typing import Optional
 
-from .errors import ConfigError
+from .errors import ConfigError, read_input_file
 
 CPU_MODELS = ("8086", "8088", "80186", "80286")
 DEFAULT_RTC = "2000-01-01T00:00:00"
@@ -89,15 +89,9 @@ class MachineConfig:
 
     @classmethod
     def from_toml(cls, path):
+        data = read_input_file(path, "config file")
         try:
-            with open(path, "rb") as f:
-                values = tomllib.load(f)
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} does not exist") from None
-        except IsADirectoryError:
-            raise ConfigError(f"config file {path} is a directory") from None
-        except PermissionError:
-            raise ConfigError(f"config file {path} cannot be read (permission denied)") from None
+            values = tomllib.loads(data.decode("utf-8"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"config file {path}: {e}") from None
         except UnicodeDecodeError:

@@ -24,3 +24,17 @@ class StateError(Error, ValueError):
 
 class BusConflict(ConfigError):
     """Two devices claimed the same I/O port or memory page."""
+
+
+def read_input_file(path, what, error=ConfigError):
+    """The bytes of the file a user named as ``what`` (e.g. "config file"), or
+    ``error`` with one line saying why it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a directory") from None
+    except PermissionError:
+        raise error(f"{what} {path} cannot be read (permission denied)") from None

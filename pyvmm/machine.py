@@ -11,25 +11,20 @@ from . import cp437
 from .board import Board
 from .clock import NEVER
 from .config import MachineConfig
-from .errors import ConfigError, ImageError
+from .errors import ConfigError, ImageError, read_input_file
 
 ROM_BASE = 0xF0000
 VGA_ROM_BASE = 0xC0000
 
 
 def _read_rom(path, name, size=None):
-    try:
-        if path is None:
+    if path is None:        # the built-in image, shipped in the package
+        try:
             data = (resources.files("pyvmm.roms") / name).read_bytes()
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-    except FileNotFoundError:
-        raise ImageError(f"ROM image {path or name} does not exist") from None
-    except IsADirectoryError:
-        raise ImageError(f"ROM image {path} is a directory") from None
-    except PermissionError:
-        raise ImageError(f"ROM image {path} cannot be read (permission denied)") from None
+        except FileNotFoundError:
+            raise ImageError(f"ROM image {name} does not exist (rebuild with roms/build.py)") from None
+    else:
+        data = read_input_file(path, "ROM image", ImageError)
     if size is not None and len(data) != size:
         raise ImageError(f"ROM image {path or name} is {len(data)} bytes; a system BIOS must be exactly {size}")
     if size is None and (len(data) == 0 or len(data) % 512 or len(data) > 0x10000
