@@ -80,7 +80,7 @@ post:
         POST_CODE 0x07
         call init_ivt
         call init_bda           ; DX = memory KiB, BX = reset flag
-        call init_ebda
+        call init_disk_ram
         call detect_cpu
 
         POST_CODE 0x08
@@ -357,35 +357,25 @@ init_bda:
         mov byte [es:B_KBFLAG3], 0x10   ; 101/102-key keyboard
         mov byte [es:B_KBFLAG], 0x20    ; Num Lock on
         mov word [es:B_EQUIP], 0x0020   ; initial video: 80x25 colour
-        mov byte [es:0x100], 0          ; print-screen status byte at 50:00
+        mov byte [es:B_PRTSC_STATUS], 0
         pop es
         ret
 
-; Take 1 KiB from the top of conventional memory for the EBDA.
-init_ebda:
-        push ds
+; The fixed disk tables and ATA records at 0000:0300 (see defs.inc), over the
+; vectors init_ivt has just pointed at an IRET.
+init_disk_ram:
         push es
-        mov ax, BDA_SEG
-        mov ds, ax
-        mov ax, [B_MEMKB]
-        sub ax, EBDA_KB
-        mov [B_MEMKB], ax
-        mov cl, 6
-        shl ax, cl
-        mov [B_EBDA], ax
-        mov es, ax
-        xor di, di
-        mov cx, EBDA_KB * 512
         xor ax, ax
+        mov es, ax
+        mov di, DISK_RAM
+        mov cx, (DISK_RAM_END - DISK_RAM) / 2
         rep stosw
-        mov byte [es:E_SIZE], EBDA_KB
         pop es
-        pop ds
         ret
 
 ; 8086/8088: FLAGS bits 12-15 stick at 1 and shift counts are not masked.
 ; 80186: bits 12-15 stick at 1, shift counts are masked to 5 bits.
-; 80286+: bits 12-15 clear in real mode.  E_CPU = 3 marks a 386 or later.
+; 80286+: bits 12-15 clear in real mode.  B_CPU = 3 marks a 386 or later.
 detect_cpu:
         push ds
         pushf
@@ -425,11 +415,8 @@ detect_cpu:
 .store:
         mov ax, BDA_SEG
         mov ds, ax
-        mov ds, [B_EBDA]
-        mov [E_CPU], bl
+        mov [B_CPU], bl
         ; coprocessor: FNINIT then FNSTSW writes 0 only when an FPU answers
-        mov ax, BDA_SEG
-        mov ds, ax
         mov word [0xF0], 0x5A5A
         fninit
         fnstsw [0xF0]
@@ -472,7 +459,7 @@ config_table:                   ; INT 15h AH=C0h
         db 0xFC                 ; model: AT
         db 0x00                 ; submodel
         db 0x01                 ; BIOS revision
-        db 0x74                 ; 2nd PIC, RTC, INT 15h AH=4Fh intercept, EBDA
+        db 0x70                 ; 2nd PIC, RTC, INT 15h AH=4Fh intercept (no EBDA)
         db 0x40                 ; INT 16h AH=09h answers
         db 0, 0, 0
 
