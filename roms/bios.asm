@@ -80,7 +80,7 @@ post:
         POST_CODE 0x07
         call init_ivt
         call init_bda           ; DX = memory KiB, BX = reset flag
-        call init_disk_ram
+        call init_bios_ram
         call detect_cpu
 
         POST_CODE 0x08
@@ -361,23 +361,24 @@ init_bda:
         pop es
         ret
 
-; The fixed disk tables and ATA records at 0000:0300 (see defs.inc), over the
-; vectors init_ivt has just pointed at an IRET.
-init_disk_ram:
+; The BIOS's own RAM at 0000:0300 (see defs.inc), over the vectors init_ivt has
+; just pointed at an IRET.
+init_bios_ram:
         push es
         xor ax, ax
         mov es, ax
-        mov di, DISK_RAM
-        mov cx, (DISK_RAM_END - DISK_RAM) / 2
+        mov di, BIOS_RAM
+        mov cx, (BIOS_RAM_END - BIOS_RAM) / 2
         rep stosw
         pop es
         ret
 
 ; 8086/8088: FLAGS bits 12-15 stick at 1 and shift counts are not masked.
 ; 80186: bits 12-15 stick at 1, shift counts are masked to 5 bits.
-; 80286+: bits 12-15 clear in real mode.  B_CPU = 3 marks a 386 or later.
+; 80286+: bits 12-15 clear in real mode.  R_CPU = 3 marks a 386 or later.
 detect_cpu:
         push ds
+        push es
         pushf
         pop ax
         and ax, 0x0FFF
@@ -413,9 +414,15 @@ detect_cpu:
         push ax
         popf
 .store:
+        xor ax, ax
+        mov es, ax
+        mov [es:R_CPU], bl
+        cmp bl, 2
+        jb .fpu
+        call detect_pmode
+.fpu:
         mov ax, BDA_SEG
         mov ds, ax
-        mov [B_CPU], bl
         ; coprocessor: FNINIT then FNSTSW writes 0 only when an FPU answers
         mov word [0xF0], 0x5A5A
         fninit
@@ -425,7 +432,32 @@ detect_cpu:
         or byte [B_EQUIP], 0x02
 .nofpu:
         mov word [0xF0], 0
+        pop es
         pop ds
+        ret
+
+; 80286 or later: can the CPU enter protected mode, as INT 15h AH=87h must?
+; SMSW raising the invalid-opcode exception says no: pyvmm's 80286 model runs
+; real mode only so far. R_PMODE = 1 when it can.
+detect_pmode:
+        push es
+        xor ax, ax
+        mov es, ax
+        push word [es:6*4]
+        push word [es:6*4+2]
+        mov word [es:6*4], .no
+        mov [es:6*4+2], cs
+        cpu 286
+        smsw ax
+        cpu 8086
+        mov byte [es:R_PMODE], 1
+        jmp .restore
+.no:
+        add sp, 6                       ; the exception's IP, CS and FLAGS
+.restore:
+        pop word [es:6*4+2]
+        pop word [es:6*4]
+        pop es
         ret
 
 %include "bios/kbc.inc"
