@@ -102,7 +102,7 @@ def test_cpu_reset_resumes_through_cmos_shutdown_codes(program, tmp_path, cpu):
 # (test_services_qemu.py).
 @pytest.mark.parametrize("cpu, memory", [("8086", 640), ("80186", 640), ("80286", 640),
                                          ("80286", 2048)])
-def test_block_move_without_extended_memory_is_unsupported(program, tmp_path, cpu, memory):
+def test_block_move_unsupported_answers_86h(program, tmp_path, cpu, memory):
     with boot(program, tmp_path, BLOCK_MOVE, "DONE", cpu=cpu, memory=memory) as m:
         results = checks(m.board.log)
         assert "bm ah=86 cf=1" in m.board.log, m.board.log
@@ -155,7 +155,7 @@ def prtsc(program, tmp_path):
                          ids=["printscreen_key", "lshift_kp_star", "rshift_kp_star"])
 def test_print_screen_prints_the_text_screen(prtsc, keys):
     m = prtsc
-    rows = screen_rows(m)
+    rows, cursor = screen_rows(m), m.screen_cells()[2]
     assert "PRINT SCREEN: 0123456789" in rows[2]
     before = len(m.board.log)
     press_and_wait(m, *keys)
@@ -165,7 +165,7 @@ def test_print_screen_prints_the_text_screen(prtsc, keys):
     assert m.read(PRTSC_STATUS, 1) == b"\x00"
     # the keyboard buffer got nothing, and the cursor went back where it was
     assert word(m, KBHEAD) == word(m, KBTAIL)
-    assert screen_rows(m) == rows
+    assert screen_rows(m) == rows and m.screen_cells()[2] == cursor
 
 
 def test_keypad_star_alone_is_a_key_not_print_screen(prtsc):
