@@ -80,7 +80,7 @@ post:
         POST_CODE 0x07
         call init_ivt
         call init_bda           ; DX = memory KiB, BX = reset flag
-        call init_ebda
+        call init_bios_ram
         call detect_cpu
 
         POST_CODE 0x08
@@ -357,37 +357,28 @@ init_bda:
         mov byte [es:B_KBFLAG3], 0x10   ; 101/102-key keyboard
         mov byte [es:B_KBFLAG], 0x20    ; Num Lock on
         mov word [es:B_EQUIP], 0x0020   ; initial video: 80x25 colour
-        mov byte [es:0x100], 0          ; print-screen status byte at 50:00
+        mov byte [es:B_PRTSC_STATUS], 0
         pop es
         ret
 
-; Take 1 KiB from the top of conventional memory for the EBDA.
-init_ebda:
-        push ds
+; The BIOS's own RAM at 0000:0300 (see defs.inc), over the vectors init_ivt has
+; just pointed at an IRET.
+init_bios_ram:
         push es
-        mov ax, BDA_SEG
-        mov ds, ax
-        mov ax, [B_MEMKB]
-        sub ax, EBDA_KB
-        mov [B_MEMKB], ax
-        mov cl, 6
-        shl ax, cl
-        mov [B_EBDA], ax
-        mov es, ax
-        xor di, di
-        mov cx, EBDA_KB * 512
         xor ax, ax
+        mov es, ax
+        mov di, BIOS_RAM
+        mov cx, (BIOS_RAM_END - BIOS_RAM) / 2
         rep stosw
-        mov byte [es:E_SIZE], EBDA_KB
         pop es
-        pop ds
         ret
 
 ; 8086/8088: FLAGS bits 12-15 stick at 1 and shift counts are not masked.
 ; 80186: bits 12-15 stick at 1, shift counts are masked to 5 bits.
-; 80286+: bits 12-15 clear in real mode.  E_CPU = 3 marks a 386 or later.
+; 80286+: bits 12-15 clear in real mode.  R_CPU = 3 marks a 386 or later.
 detect_cpu:
         push ds
+        push es
         pushf
         pop ax
         and ax, 0x0FFF
@@ -423,13 +414,16 @@ detect_cpu:
         push ax
         popf
 .store:
+        xor ax, ax
+        mov es, ax
+        mov [es:R_CPU], bl
+        cmp bl, 2
+        jb .fpu
+        call detect_pmode
+.fpu:
         mov ax, BDA_SEG
         mov ds, ax
-        mov ds, [B_EBDA]
-        mov [E_CPU], bl
         ; coprocessor: FNINIT then FNSTSW writes 0 only when an FPU answers
-        mov ax, BDA_SEG
-        mov ds, ax
         mov word [0xF0], 0x5A5A
         fninit
         fnstsw [0xF0]
@@ -438,7 +432,32 @@ detect_cpu:
         or byte [B_EQUIP], 0x02
 .nofpu:
         mov word [0xF0], 0
+        pop es
         pop ds
+        ret
+
+; 80286 or later: can the CPU enter protected mode, as INT 15h AH=87h must?
+; SMSW raising the invalid-opcode exception says no: pyvmm's 80286 model runs
+; real mode only so far. R_PMODE = 1 when it can.
+detect_pmode:
+        push es
+        xor ax, ax
+        mov es, ax
+        push word [es:6*4]
+        push word [es:6*4+2]
+        mov word [es:6*4], .no
+        mov [es:6*4+2], cs
+        cpu 286
+        smsw ax
+        cpu 8086
+        mov byte [es:R_PMODE], 1
+        jmp .restore
+.no:
+        add sp, 6                       ; the exception's IP, CS and FLAGS
+.restore:
+        pop word [es:6*4+2]
+        pop word [es:6*4]
+        pop es
         ret
 
 %include "bios/kbc.inc"
@@ -472,7 +491,7 @@ config_table:                   ; INT 15h AH=C0h
         db 0xFC                 ; model: AT
         db 0x00                 ; submodel
         db 0x01                 ; BIOS revision
-        db 0x74                 ; 2nd PIC, RTC, INT 15h AH=4Fh intercept, EBDA
+        db 0x70                 ; 2nd PIC, RTC, INT 15h AH=4Fh intercept (no EBDA)
         db 0x40                 ; INT 16h AH=09h answers
         db 0, 0, 0
 

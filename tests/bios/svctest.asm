@@ -93,7 +93,7 @@ report:
 %endmacro
 
 main:
-        ; INT 12h agrees with 40:13 and sees most of 640K
+        ; INT 12h agrees with 40:13 and gives all of 640K: no EBDA is carved out
         int 0x12
         mov bx, ax
         push ds
@@ -102,14 +102,36 @@ main:
         cmp bx, [0x13]
         pop ds
         jne .mem_bad
-        cmp bx, 600
-        jb .mem_bad
-        clc
+        cmp bx, 640
+        PASS_IF_EQ
         jmp .mem_done
 .mem_bad:
         stc
 .mem_done:
         CHECK "int12"
+
+        ; ... so 40:0E is 0, AH=C1h fails and C0h's feature byte 1 has no EBDA bit (2)
+        push ds
+        mov ax, 0x40
+        mov ds, ax
+        cmp word [0x0E], 0
+        pop ds
+        jne .ebda_bad
+        mov ah, 0xC1
+        int 0x15
+        jnc .ebda_bad
+        mov ah, 0xC0
+        int 0x15
+        jc .ebda_bad
+        test byte [es:bx + 5], 0x04
+        PASS_IF_EQ
+        jmp .ebda_done
+.ebda_bad:
+        stc
+.ebda_done:
+        CHECK "no_ebda"
+        xor ax, ax
+        mov es, ax
 
         int 0x11
         test al, 0x01
@@ -691,7 +713,8 @@ ext_memory:
 .bm_done:
         CHECK "int15_87_block_move"
 
-        ; E820h: four entries, the last one the 1 MiB above 1 MiB
+        ; E820h: three entries, the first all of 0-9FFFFh usable, the last the
+        ; 1 MiB above 1 MiB
         cpu 386
         xor ebx, ebx
         xor bp, bp
@@ -704,10 +727,19 @@ ext_memory:
         jc .e820_bad
         cmp eax, 0x534D4150
         jne .e820_bad
+        or bp, bp
+        jnz .e820_later
+        cmp dword [e820_entry], 0
+        jne .e820_bad
+        cmp dword [e820_entry + 8], 0xA0000
+        jne .e820_bad
+        cmp byte [e820_entry + 16], 1
+        jne .e820_bad
+.e820_later:
         inc bp
         or ebx, ebx
         jnz .e820_next
-        cmp bp, 4
+        cmp bp, 3
         jne .e820_bad
         cmp dword [e820_entry], 0x100000
         jne .e820_bad

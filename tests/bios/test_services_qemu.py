@@ -18,7 +18,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm is not installed"),
 ]
 
-CHECKS = ["int12", "int11", "int15_c0", "int15_86_wait", "int1a_rtc", "int16_store_read",
+CHECKS = ["int12", "no_ebda", "int11", "int15_c0", "int15_86_wait", "int1a_rtc", "int16_store_read",
           "int13_fd_params", "int13_fd_type", "int13_fd_read_multitrack", "int13_fd_read_last",
           "int13_fd_dma_boundary", "int13_fd_write_read_verify", "int13_fd_format", "int13_hd_params",
           "int13_hd_edd_check", "int13_hd_ext_read", "int13_hd_chs_read", "int13_hd_ext_write",

@@ -76,12 +76,11 @@ def test_mem_reports_conventional_memory():
         text = command(m, "mem")
         row = next(line for line in text.splitlines() if line.startswith("Conventional"))
         total_kb = int(row.split()[1].rstrip("K"))
-        # Our BIOS keeps a 1 KiB extended BIOS data area at the top of the 640 KiB
-        # (INT 12h then reports 639, as a PS/2 BIOS does): MEM counts what INT 12h gives.
+        # Our BIOS carves no extended BIOS data area out of the 640 KiB (40:0E is 0),
+        # so INT 12h gives all of it and MEM counts what INT 12h gives.
         int12_kb = int.from_bytes(m.read(0x413, 2), "little")
-        ebda = int.from_bytes(m.read(0x40E, 2), "little") << 4
-        ebda_kb = m.read(ebda, 1)[0]
-        assert total_kb == int12_kb and int12_kb + ebda_kb == 640, (int12_kb, ebda_kb, text)
+        assert m.read(0x40E, 2) == b"\0\0"
+        assert total_kb == int12_kb == 640, (int12_kb, text)
         assert "Largest executable program size" in text, text
 
 
