@@ -861,7 +861,8 @@ cdef class CPU:
 
     cdef int string_op(self, int op) noexcept:
         """A4-A7, AA-AF, 6C-6F: one or, under REP, several iterations.  A REP stops
-        early (IP back at the prefix) when an interrupt is pending or time is up."""
+        early (IP back at the prefix) when an interrupt is pending or time is up.
+        Iterations over RAM go a page at a time through string_block."""
         cdef int w = op & 1
         cdef uint32_t step = (2 if w else 1)
         cdef uint32_t cx, a, b, si, di
