@@ -34,6 +34,7 @@ FF /3, FF /5 (the vectors exclude them; here they do something harmless).
 """
 cimport cython
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int8_t, int16_t, int32_t, int64_t, uint64_t
+from libc.string cimport memcpy, memset
 
 cdef extern from *:
     """
@@ -167,6 +168,8 @@ cdef class CPU:
 
     cdef uint32_t brk[NBREAK]
     cdef int nbrk
+    cdef bint string_slow       # tests: REP strings element by element, no RAM blocks
+    cdef int64_t n_blocks       # REP string blocks run in C (string_block)
 
     def __init__(self, mem, io, clock, model="8086"):
         if model not in _MODELS:
@@ -721,9 +724,145 @@ cdef class CPU:
         return 0
 
     # ------------------------------------------------------------------ strings
+    cdef void code_written(self, uint32_t addr, uint32_t n) noexcept:
+        # the decode cache invalidates what it holds of physical addr..addr+n-1 here
+        pass
+
+    cdef inline uint32_t block_room(self, int s, uint32_t off, int w, bint down,
+                                    uint32_t* lin) noexcept:
+        """Elements of 1 << w bytes from s:off on, stepping down or up, that lie in one
+        4 KiB page without wrapping the offset (so the masked address of the first,
+        stored in *lin, addresses them all); 0 if the first one straddles a page or
+        offset FFFFh (the per-element path knows the wrap and the 286's overrun)."""
+        cdef uint32_t a = (self.sbase[s] + off) & self.amask
+        cdef uint32_t pg = a & 0xFFF
+        lin[0] = a
+        if off + w > 0xFFFF or pg + w > 0xFFF:
+            return 0
+        if down:
+            return ((off if off < pg else pg) >> w) + 1
+        return ((0xFFFF - off if 0xFFFF - off < 0xFFF - pg else 0xFFF - pg) + 1) >> w
+
+    cdef int string_block(self, int base, int w, bint first) noexcept:
+        """The next iterations of REP MOVS/CMPS/STOS/LODS/SCAS as one block in C, as far
+        as both operands stay inside one RAM page (ROM too for reads), CX lasts, time
+        allows and (CMPS/SCAS) the compare does not end the REP; returns how many ran,
+        0 if none could (the caller then does one element its own way).  Registers,
+        flags (alu() on the last compare) and cycles come out as the per-element loop
+        leaves them; it cannot see an interrupt arrive, since no device runs meanwhile."""
+        cdef bint down = (self.flags & DF) != 0
+        cdef uint32_t si = self.r[R_SI] & 0xFFFF
+        cdef uint32_t di = self.r[R_DI] & 0xFFFF
+        cdef uint32_t src = 0, dst = 0, m, nbytes, lo_src, lo_dst, a = 0, b = 0, ax
+        cdef int64_t n = self.r[R_CX] & 0xFFFF
+        cdef int64_t t = self.stop_at - 1 - self.cyc
+        cdef int64_t i, done
+        cdef int32_t stride = -(1 << w) if down else (1 << w)
+        cdef uint8_t* p
+        cdef uint8_t* q
+        cdef uint8_t lo, hi
+        cdef bint repe = self.rep == 0xF3
+        # time: an iteration after the first costs a cycle and must end before
+        # stop_at; the first one is counted by the loop after the instruction
+        if t < 0:
+            t = 0
+        if first:
+            t += 1
+        if t < n:
+            n = t
+        if base != 0xAA and base != 0xAE:           # reads DS:SI (or the override)
+            m = self.block_room(self.src_seg(), si, w, down, &src)
+            if m == 0 or self.kindp[src >> 12] > 1:
+                return 0
+            if m < n:
+                n = m
+        if base != 0xAC:                            # reads or writes ES:DI
+            m = self.block_room(S_ES, di, w, down, &dst)
+            if m == 0 or self.kindp[dst >> 12] > (0 if base == 0xA4 or base == 0xAA else 1):
+                return 0
+            if m < n:
+                n = m
+        if n <= 0:
+            return 0
+        done = n
+        nbytes = <uint32_t>n << w
+        # the lowest addresses of the runs (a run going down ends there)
+        lo_src = src - (nbytes - (1 << w)) if down else src
+        lo_dst = dst - (nbytes - (1 << w)) if down else dst
+        p = self.memp + src
+        q = self.memp + dst
+        ax = self.r[R_AX] & (0xFFFF if w else 0xFF)
+        if base == 0xA4:                            # MOVS
+            if lo_src + nbytes <= lo_dst or lo_dst + nbytes <= lo_src:
+                memcpy(self.memp + lo_dst, self.memp + lo_src, nbytes)
+            else:
+                # overlapping: element by element, as the chip reads each element
+                # before writing it (dst = src+1 replicates the first byte)
+                for i in range(n):
+                    lo = p[0]
+                    if w:
+                        hi = p[1]
+                        q[0] = lo
+                        q[1] = hi
+                    else:
+                        q[0] = lo
+                    p += stride
+                    q += stride
+            self.code_written(lo_dst, nbytes)
+        elif base == 0xAA:                          # STOS
+            lo = <uint8_t>ax
+            hi = <uint8_t>(ax >> 8)
+            if not w or lo == hi:
+                memset(self.memp + lo_dst, lo, nbytes)
+            else:
+                q = self.memp + lo_dst
+                for i in range(n):
+                    q[0] = lo
+                    q[1] = hi
+                    q += 2
+            self.code_written(lo_dst, nbytes)
+        elif base == 0xAC:                          # LODS: only the last element stays
+            p += (n - 1) * stride
+            if w:
+                self.set_r16(R_AX, p[0] | (<uint32_t>p[1] << 8))
+            else:
+                self.set_r8(0, p[0])
+        else:                                       # CMPS, SCAS: up to the deciding compare
+            a = ax
+            for i in range(n):
+                if base == 0xA6:
+                    a = p[0] | (<uint32_t>p[1] << 8) if w else p[0]
+                    p += stride
+                b = q[0] | (<uint32_t>q[1] << 8) if w else q[0]
+                q += stride
+                if (a == b) != repe:
+                    done = i + 1
+                    break
+            self.alu(7, a, b, w)
+        nbytes = <uint32_t>done << w
+        if base != 0xAA and base != 0xAE:
+            self.set_r16(R_SI, si - nbytes if down else si + nbytes)
+        if base != 0xAC:
+            self.set_r16(R_DI, di - nbytes if down else di + nbytes)
+        self.set_r16(R_CX, self.r[R_CX] - <uint32_t>done)
+        self.cyc += done - first
+        self.n_blocks += 1
+        return <int>done
+
+    def set_string_blocks(self, bint on):
+        """Tests: False makes REP string instructions run element by element, the
+        reference that the RAM block path is compared with."""
+        self.string_slow = not on
+
+    @property
+    def string_blocks(self):
+        """How many REP string blocks ran in C so far (tests, profiling)."""
+        return self.n_blocks
+
     cdef int string_op(self, int op) noexcept:
         """A4-A7, AA-AF, 6C-6F: one or, under REP, several iterations.  A REP stops
-        early (IP back at the prefix) when an interrupt is pending or time is up."""
+        early (IP back at the prefix) when an interrupt is pending or time is up.
+        Iterations over RAM go a page at a time through string_block."""
         cdef int w = op & 1
         cdef uint32_t step = (2 if w else 1)
         cdef uint32_t cx, a, b, si, di
@@ -747,6 +886,12 @@ cdef class CPU:
                 if not first and self.cyc + 1 >= self.stop_at:
                     self.ip = self.insn_ip      # time is up: resume it whole later
                     return 0
+                if base >= 0xA4 and not self.string_slow and not self.irq_waiting() \
+                        and self.string_block(base, w, first):
+                    first = 0
+                    if (base == 0xA6 or base == 0xAE) and ((self.flags & ZF) != 0) != (self.rep == 0xF3):
+                        return 0
+                    continue
                 if not first:
                     self.cyc += 1
             first = 0
