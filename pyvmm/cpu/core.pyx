@@ -47,6 +47,8 @@ cdef extern from *:
 
 import numpy as np
 from ..devices.vgamem cimport VGAMem
+from ..bus.ioport cimport IOBus
+from ..devices.pic8259 cimport DualPIC
 from ..errors import ConfigError, StateError
 
 cdef enum:
@@ -131,9 +133,10 @@ cdef class CPU:
     cdef object kind_arr
 
     cdef public object mem
-    cdef public object io
+    cdef public IOBus io         # called in C: IN/OUT make no Python call of their own
     cdef public object clock
     cdef public object intack
+    cdef DualPIC pic            # intack's owner when it is the AT's 8259A pair: INTA in C
 
     cdef int64_t cyc            # time inside run(); clock.now outside
     cdef int64_t limit          # start + max_cycles of the current run
@@ -367,7 +370,7 @@ cdef class CPU:
         cdef uint32_t v = 0xFFFF
         self.before_py()
         try:
-            v = self.io.inw(port) if w else self.io.inb(port)
+            v = <uint32_t>self.io.read(port, 2 if w else 1)
         except BaseException:
             self.py_failed()
         self.after_py()
@@ -376,10 +379,7 @@ cdef class CPU:
     cdef void port_out(self, uint32_t port, uint32_t v, int w) noexcept:
         self.before_py()
         try:
-            if w:
-                self.io.outw(port, v & 0xFFFF)
-            else:
-                self.io.outb(port, v & 0xFF)
+            self.io.write(port, v & (0xFFFF if w else 0xFF), 2 if w else 1)
         except BaseException:
             self.py_failed()
         self.after_py()
@@ -670,7 +670,7 @@ cdef class CPU:
             self.before_py()
             vec = 0xFF
             try:
-                vec = self.intack()
+                vec = self.pic.inta() if self.pic is not None else self.intack()
             except BaseException:
                 self.py_failed()
                 return 0        # no vector: run() stops and raises the error
@@ -1602,6 +1602,8 @@ cdef class CPU:
             self.set_reg(name, value)
         elif name == "intack":
             self.intack = value
+            owner = getattr(value, "__self__", None)
+            self.pic = owner if isinstance(owner, DualPIC) and value == owner.acknowledge else None
         elif name == "halted":
             self.halt_flag = bool(value)
         elif name == "instructions":
