@@ -55,7 +55,8 @@ cdef class PortWrite:
 
 cdef class _Unmapped(PortDevice):
     # nobody drives the data lines: the pull-ups read as all ones; writes are dropped
-    pass
+    def __cinit__(self):
+        self.timeless = True
 
 
 _unmapped = _Unmapped()
@@ -67,6 +68,14 @@ cdef inline int64_t _call_read(object handler, uint32_t port, int64_t mask) exce
     if type(handler) is PortRead:
         return (<PortRead>handler).device.io_read(port) & mask
     return handler(port) & mask
+
+
+cdef inline bint _timeless(object handler) noexcept:
+    if type(handler) is PortRead:
+        return (<PortRead>handler).device.timeless
+    if type(handler) is PortWrite:
+        return (<PortWrite>handler).device.timeless
+    return False
 
 
 cdef inline int _call_write(object handler, uint32_t port, uint32_t value) except -1:
@@ -155,6 +164,19 @@ cdef class IOBus:
             return _call_write(handler, port, value)
         self.write(port, value & 0xFFFF, 2)
         return self.write(port + 2, value >> 16, 2)
+
+    cdef bint timeless_access(self, uint32_t port, int width, bint write) noexcept:
+        cdef list table8 = self.write8 if write else self.read8
+        cdef object handler
+        port &= 0xFFFF
+        if width == 1:
+            return _timeless(table8[port])
+        if width == 2:
+            handler = (self.write16 if write else self.read16)[port]
+            if handler is not None:
+                return _timeless(handler)
+            return _timeless(table8[port]) and _timeless(table8[(port + 1) & 0xFFFF])
+        return False
 
     # -- the same from Python (tests, the debugger's port commands) -----------------------
     def inb(self, port):

@@ -368,21 +368,28 @@ cdef class CPU:
     # ------------------------------------------------------------------ port I/O
     cdef uint32_t port_in(self, uint32_t port, int w) noexcept:
         cdef uint32_t v = 0xFFFF
-        self.before_py()
+        # chips that never look at the time (PIC, POST port, no device) skip the sync
+        cdef bint sync = not self.io.timeless_access(port, 2 if w else 1, 0)
+        if sync:
+            self.before_py()
         try:
             v = <uint32_t>self.io.read(port, 2 if w else 1)
         except BaseException:
             self.py_failed()
-        self.after_py()
+        if sync:
+            self.after_py()
         return v & (0xFFFF if w else 0xFF)
 
     cdef void port_out(self, uint32_t port, uint32_t v, int w) noexcept:
-        self.before_py()
+        cdef bint sync = not self.io.timeless_access(port, 2 if w else 1, 1)
+        if sync:
+            self.before_py()
         try:
             self.io.write(port, v & (0xFFFF if w else 0xFF), 2 if w else 1)
         except BaseException:
             self.py_failed()
-        self.after_py()
+        if sync:
+            self.after_py()
 
     # ------------------------------------------------------------------ registers
     cdef inline uint32_t get_r8(self, int i) noexcept:

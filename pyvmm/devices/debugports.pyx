@@ -30,6 +30,9 @@ cdef class PostPort(PortDevice):
     name = "postcode"
     STATE_VERSION = 1
 
+    def __cinit__(self):
+        self.timeless = True
+
     def __init__(self, port=0x80, history=False, readback=False):
         self.port = port
         self.history = history

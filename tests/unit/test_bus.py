@@ -4,6 +4,7 @@ from pyvmm.board import Board
 from pyvmm.bus import IOBus, IrqLine
 from pyvmm.cpu import CPU
 from pyvmm.devices.pic8259 import DualPIC
+from pyvmm.devices.pit8254 import PIT8254
 from pyvmm.errors import BusConflict
 
 
@@ -123,3 +124,28 @@ def test_cpu_in_out_reach_compiled_and_python_handlers():
     assert cpu.get_reg("bl") == 0xC3
     assert seen == [(0x21, 0x5A)]
     assert cpu.get_reg("ax") == 0xFF5A       # word IN: IMR, then unowned 22h
+
+
+def test_compiled_chip_that_reads_the_clock_sees_the_instruction_time():
+    """Only timeless chips skip the core's clock sync: the PIT, read by IN after 40
+    NOPs, counts from the cycle of the latching OUT."""
+    board = Board()
+    board.mem.map_ram(0, 0x10000)
+    board.attach(PIT8254())
+    io = board.io
+    io.outb(0x43, 0x34)                      # counter 0, LSB/MSB, mode 2
+    io.outb(0x40, 0)
+    io.outb(0x40, 0)                         # 65536, loaded at tick 1
+    # 40 x nop; mov al,0; out 43h,al; in al,40h; mov bl,al; in al,40h; mov bh,al; hlt
+    code = b"\x90" * 40 + bytes([0xB0, 0x00, 0xE6, 0x43, 0xE4, 0x40, 0x88, 0xC3,
+                                 0xE4, 0x40, 0x88, 0xC7, 0xF4])
+    board.mem.write(0x1000, code)
+    cpu = CPU(board.mem, io, board.clock, model="8086")
+    cpu.reset()
+    cpu.set_reg("cs", 0x100)
+    cpu.set_reg("ip", 0)
+    while not cpu.halted:
+        cpu.run(1000)                        # stops at each PIT event
+        board.clock.fire_due()
+    # the OUT is instruction 41 (cycle 41 = PIT tick 10 at 4 cycles per tick): 9 ticks counted
+    assert cpu.get_reg("bx") == 0x10000 - 9
