@@ -171,7 +171,7 @@ cdef class CPU:
     cdef uint32_t brk[NBREAK]
     cdef int nbrk
 
-    def __init__(self, mem, io, clock, model="8086"):
+    def __init__(self, mem, IOBus io not None, clock, model="8086"):
         if model not in _MODELS:
             raise ConfigError(f"unknown CPU model {model!r} (choose from {', '.join(_MODELS)})")
         self.mem = mem
@@ -1620,6 +1620,8 @@ cdef class CPU:
                 self.mem = value
                 self._bind_memory()
             elif name == "io":
+                if value is None:
+                    raise TypeError("the CPU needs an IOBus")
                 self.io = value
             else:
                 self.clock = value
