@@ -9,9 +9,9 @@ Method.  Every figure is the median (and min-max) of N runs in this process or i
 fresh child processes; compare against a baseline measured in the same sitting, the
 host is shared and noisy.  Guest workloads (benchmarks/workloads/*.asm, assembled by
 workloads/build.py) run from RAM on a bare CPU + PhysMem + IOBus + Clock; the port-I/O
-loop adds one trivial port-80h handler, the VGA fills the real VGA device.  Only
-``cpu.run`` is timed; MIPS = retired instructions (``cpu.instructions``, a REP
-instruction counts once) / wall seconds.  Anchors run the same bytes as a boot sector
+loop adds the POST port device reading back its latch, the VGA fills the real VGA
+device.  Only ``cpu.run`` is timed; MIPS = retired instructions (``cpu.instructions``,
+a REP instruction counts once) / wall seconds.  Anchors run the same bytes as a boot sector
 (QEMU, Bochs) or a .COM program (DOSBox), time the emulator process end to end with
 N iterations and with 0 iterations, and take the difference as the loop's time.
 """
@@ -89,19 +89,6 @@ def workload_bytes(name, iterations, exit_mode=0):
     return bytes(code)
 
 
-class _PostLatch:
-    """The trivial device behind the port-I/O loop: port 80h keeps the last byte."""
-
-    def __init__(self):
-        self.value = 0xFF
-
-    def read8(self, port):
-        return self.value
-
-    def write8(self, port, value):
-        self.value = value
-
-
 def make_guest(name, iterations, model="8086"):
     """A CPU with the workload loaded at 1000:0100, ready to run (not timed)."""
     from pyvmm.board import Board
@@ -113,8 +100,8 @@ def make_guest(name, iterations, model="8086"):
         from pyvmm.devices.vga import VGA
         board.attach(VGA())
     if w.port80:
-        latch = _PostLatch()
-        board.io.register(0x80, 1, read8=latch.read8, write8=latch.write8, owner="bench")
+        from pyvmm.devices.debugports import PostPort
+        board.attach(PostPort(readback=True))     # port 80h keeps the last byte
     board.mem.write((LOAD_SEG << 4) + 0x100, workload_bytes(name, iterations))
     cpu = CPU(board.mem, board.io, board.clock, model=model)
     if w.vga:

@@ -48,6 +48,8 @@ cdef extern from *:
 
 import numpy as np
 from ..devices.vgamem cimport VGAMem
+from ..bus.ioport cimport IOBus
+from ..devices.pic8259 cimport DualPIC
 from ..errors import ConfigError, StateError
 
 cdef enum:
@@ -132,9 +134,10 @@ cdef class CPU:
     cdef object kind_arr
 
     cdef public object mem
-    cdef public object io
+    cdef public IOBus io         # called in C: IN/OUT make no Python call of their own
     cdef public object clock
     cdef public object intack
+    cdef DualPIC pic            # intack's owner when it is the AT's 8259A pair: INTA in C
 
     cdef int64_t cyc            # time inside run(); clock.now outside
     cdef int64_t limit          # start + max_cycles of the current run
@@ -171,7 +174,7 @@ cdef class CPU:
     cdef bint string_slow       # tests: REP strings element by element, no RAM blocks
     cdef int64_t n_blocks       # REP string blocks run in C (string_block)
 
-    def __init__(self, mem, io, clock, model="8086"):
+    def __init__(self, mem, IOBus io not None, clock, model="8086"):
         if model not in _MODELS:
             raise ConfigError(f"unknown CPU model {model!r} (choose from {', '.join(_MODELS)})")
         self.mem = mem
@@ -368,24 +371,28 @@ cdef class CPU:
     # ------------------------------------------------------------------ port I/O
     cdef uint32_t port_in(self, uint32_t port, int w) noexcept:
         cdef uint32_t v = 0xFFFF
-        self.before_py()
+        # chips that never look at the time (PIC, POST port, no device) skip the sync
+        cdef bint sync = not self.io.timeless_access(port, 2 if w else 1, 0)
+        if sync:
+            self.before_py()
         try:
-            v = self.io.inw(port) if w else self.io.inb(port)
+            v = <uint32_t>self.io.read(port, 2 if w else 1)
         except BaseException:
             self.py_failed()
-        self.after_py()
+        if sync:
+            self.after_py()
         return v & (0xFFFF if w else 0xFF)
 
     cdef void port_out(self, uint32_t port, uint32_t v, int w) noexcept:
-        self.before_py()
+        cdef bint sync = not self.io.timeless_access(port, 2 if w else 1, 1)
+        if sync:
+            self.before_py()
         try:
-            if w:
-                self.io.outw(port, v & 0xFFFF)
-            else:
-                self.io.outb(port, v & 0xFF)
+            self.io.write(port, v & (0xFFFF if w else 0xFF), 2 if w else 1)
         except BaseException:
             self.py_failed()
-        self.after_py()
+        if sync:
+            self.after_py()
 
     # ------------------------------------------------------------------ registers
     cdef inline uint32_t get_r8(self, int i) noexcept:
@@ -673,7 +680,7 @@ cdef class CPU:
             self.before_py()
             vec = 0xFF
             try:
-                vec = self.intack()
+                vec = self.pic.inta() if self.pic is not None else self.intack()
             except BaseException:
                 self.py_failed()
                 return 0        # no vector: run() stops and raises the error
@@ -1747,6 +1754,8 @@ cdef class CPU:
             self.set_reg(name, value)
         elif name == "intack":
             self.intack = value
+            owner = getattr(value, "__self__", None)
+            self.pic = owner if isinstance(owner, DualPIC) and value == owner.acknowledge else None
         elif name == "halted":
             self.halt_flag = bool(value)
         elif name == "instructions":
@@ -1756,6 +1765,8 @@ cdef class CPU:
                 self.mem = value
                 self._bind_memory()
             elif name == "io":
+                if value is None:
+                    raise TypeError("the CPU needs an IOBus")
                 self.io = value
             else:
                 self.clock = value

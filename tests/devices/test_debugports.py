@@ -108,3 +108,11 @@ def test_register_fuzz_never_raises():
             assert 0 <= b.io.inb(port) <= 0xFF
         b.clock.advance(rng.randrange(10))
     assert b.exit_code & 1
+
+
+def test_post_code_readback_when_asked():
+    b = Board()
+    b.attach(PostPort(readback=True))
+    b.io.outw(0x80, 0x1234)                   # 34h to 80h, 12h to 81h (nobody's)
+    assert b.io.inb(0x80) == 0x34
+    assert b.io.inw(0x80) == 0xFF34

@@ -460,3 +460,24 @@ def test_hard_reset_returns_to_power_on_and_cpu_reset_does_nothing(board):
     assert io.inb(0x21) == 0 and io.inb(0xA1) == 0
     # the still-asserted line is seen again by the fresh chip
     assert read_irr(io) == 0x40
+
+
+def test_cpu_takes_the_vector_from_the_pair(board):
+    """The core's INTA goes to the pair (in C when intack is DualPIC.acknowledge):
+    IRQ 9 arrives through the slave and master IR2, and the ISR bits are set."""
+    from pyvmm.cpu import CPU
+    board.mem.map_ram(0, 0x10000)
+    vector = SLAVE_BASE + 1
+    board.mem.write(vector * 4, bytes([0x00, 0x00, 0x00, 0x02]))   # handler at 0200:0000
+    board.mem.write(0x2000, b"\xF4")                                # hlt
+    board.mem.write(0x1000, b"\xFB\x90\x90\xF4")                    # sti; nop; nop; hlt
+    cpu = CPU(board.mem, board.io, board.clock, model="8086")
+    cpu.reset()
+    for reg, value in (("cs", 0x100), ("ip", 0), ("ss", 0x300), ("sp", 0x100)):
+        cpu.set_reg(reg, value)
+    cpu.intack = board.pic.acknowledge
+    board.pic.on_intr = cpu.set_intr
+    board.irq[9].raise_()
+    cpu.run(100)
+    assert (cpu.get_reg("cs"), cpu.get_reg("ip")) == (0x200, 1)
+    assert read_isr(board.io) == 0x04 and read_isr(board.io, 0xA0) == 0x02

@@ -2,6 +2,7 @@
 behaviour in its state."""
 import hashlib
 import os
+import types
 
 import numpy as np
 import pytest
@@ -117,14 +118,25 @@ def _same(a, b, seen=None):
         return bytes(a) == bytes(b)
     if isinstance(a, IrqLine) and isinstance(b, IrqLine):
         return a.level == b.level          # the edge counter is a statistic
-    if type(a) is type(b) and hasattr(a, "__dict__") and not _is_wiring(a):
+    if type(a) is type(b) and (hasattr(a, "__dict__") or _fields(a)) and not _is_wiring(a):
         seen.add(id(a))
         return _same(_plain_fields(a), _plain_fields(b), seen)
     return a == b
 
 
+def _fields(obj):
+    """Instance attributes: the __dict__ of a Python object, the ``cdef public``
+    fields (getset descriptors on the type) of a compiled one."""
+    fields = dict(vars(obj)) if hasattr(obj, "__dict__") else {}
+    for cls in type(obj).__mro__:
+        for k, d in vars(cls).items():
+            if isinstance(d, types.GetSetDescriptorType) and not k.startswith("__"):
+                fields.setdefault(k, getattr(obj, k))
+    return fields
+
+
 def _plain_fields(obj):
-    return {k: v for k, v in vars(obj).items()
+    return {k: v for k, v in _fields(obj).items()
             if not _is_wiring(v) and k not in ("board", "clock", "io", "mem")}
 
 

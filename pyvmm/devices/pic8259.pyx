@@ -1,3 +1,4 @@
+# cython: language_level=3
 """Intel 8259A programmable interrupt controllers, cascaded as on the PC/AT.
 
 :class:`PIC8259` is one chip: the IRR/ISR/IMR registers, the ICW1-ICW4
@@ -9,7 +10,9 @@ of its own so that tests and :class:`DualPIC` can drive it directly.
 output on master IR2, and the EISA edge/level control registers (ELCR) at
 4D0h/4D1h.  It connects itself to ``board.irq[0..15]``; the ISA IRQ2 pin is routed
 to slave IR1 together with IRQ9, as the AT does.  The CPU's INTA cycle is
-:meth:`DualPIC.acknowledge`.
+:meth:`DualPIC.acknowledge`
+(``inta`` in C for the CPU core).  Both are compiled classes (pic8259.pxd): the bus
+reaches the registers through ``io_read``/``io_write`` without a Python call.
 
 Triggering.  A level-triggered input (ICW1 LTIM or its ELCR bit) makes its IRR bit
 follow the line, so a request withdrawn before INTA vanishes and INTA answers with
@@ -25,25 +28,30 @@ MCS-80/85 CALL sequence (ICW4 uPM=0, ADI) has no meaning on an x86 bus.
 """
 from functools import partial
 
-from .base import Device
+from libc.stdint cimport uint32_t
+
+from ..bus.ioport cimport PortDevice, PortRead, PortWrite
 from ..errors import StateError
 
-ICW1_IC4 = 0x01
-ICW1_SNGL = 0x02
-ICW1_LTIM = 0x08
-ICW4_AEOI = 0x02
-ICW4_SFNM = 0x10
+cdef enum:
+    ICW1_IC4 = 0x01
+    ICW1_SNGL = 0x02
+    ICW1_LTIM = 0x08
+    ICW4_AEOI = 0x02
+    ICW4_SFNM = 0x10
 
 # The cascade input and the timer/keyboard inputs are always edge triggered on a
 # PIIX-style ELCR (IRQ0, 1, 2, 8 and 13 have fixed edge sense).
-ELCR_WRITABLE = (0xF8, 0xDE)
+cdef enum:
+    ELCR1_WRITABLE = 0xF8        # 4D0h, master
+    ELCR2_WRITABLE = 0xDE        # 4D1h, slave
 
 _CHIP_FIELDS = ("irr", "isr", "imr", "lowest", "icw_step", "icw1", "icw2", "icw3",
                 "icw4", "read_isr", "poll", "special_mask", "rotate_aeoi", "inputs",
                 "elcr", "int_output")
 
 
-class PIC8259:
+cdef class PIC8259:
     """One 8259A.  ``on_int(level)`` is called whenever the INT output changes."""
 
     def __init__(self, master=True, on_int=None):
@@ -70,35 +78,37 @@ class PIC8259:
         self.int_output = 0
 
     # -- inputs -----------------------------------------------------------------
-    @property
-    def level_mask(self):
+    cdef int _level_mask(self) noexcept:
         """IR inputs that are level triggered (all of them under ICW1 LTIM)."""
         return 0xFF if self.icw1 & ICW1_LTIM else self.elcr
 
-    def set_input(self, ir, level):
+    cpdef int set_input(self, int ir, int level) except -1:
         bit = 1 << ir
         if level:
             if self.inputs & bit:
-                return
+                return 0
             self.inputs |= bit
             self.irr |= bit
         else:
             if not self.inputs & bit:
-                return
+                return 0
             self.inputs &= ~bit
-            if self.level_mask & bit:
+            if self._level_mask() & bit:
                 self.irr &= ~bit
         self._update()
 
-    def set_elcr(self, value):
+    cpdef int set_elcr(self, int value) except -1:
+        cdef int level
         self.elcr = value & 0xFF
-        level = self.level_mask
+        level = self._level_mask()
         self.irr = (self.irr & ~level) | (self.inputs & level)
         self._update()
+        return 0
 
     # -- priority resolver ------------------------------------------------------------
-    def _rank(self, bits):
+    cdef int _rank(self, int bits) noexcept:
         """Rank (0 = highest) of the highest-priority IR in ``bits``, 8 if none."""
+        cdef int first, rank
         if not bits:
             return 8
         first = self.lowest + 1
@@ -107,15 +117,15 @@ class PIC8259:
             rank += 1
         return rank
 
-    @property
-    def cascade_mask(self):
+    cdef int _cascade_mask(self) noexcept:
         """IR inputs that have a slave behind them (master in cascade mode only)."""
         if not self.master or self.icw1 & ICW1_SNGL:
             return 0
         return self.icw3
 
-    def pending(self):
+    cpdef int pending(self) noexcept:
         """The IR the next INTA would serve, or -1 when INT is inactive."""
+        cdef int requests, rank, in_service
         requests = self.irr & ~self.imr
         rank = self._rank(requests)
         if rank == 8:
@@ -125,25 +135,26 @@ class PIC8259:
             in_service &= ~self.imr
         if self.icw4 & ICW4_SFNM:
             # a busy slave may still pass up its higher-priority requests
-            in_service &= ~self.cascade_mask
+            in_service &= ~self._cascade_mask()
         if rank < self._rank(in_service):
             return (self.lowest + 1 + rank) & 7
         return -1
 
-    def _update(self):
-        level = 1 if self.pending() >= 0 else 0
+    cdef int _update(self) except -1:
+        cdef int level = 1 if self.pending() >= 0 else 0
         if level != self.int_output:
             self.int_output = level
             if self.on_int is not None:
                 self.on_int(level)
+        return 0
 
-    def vector(self, ir):
+    cpdef int vector(self, int ir) noexcept:
         return (self.icw2 & 0xF8) | ir
 
-    def ack(self, ir):
+    cpdef int ack(self, int ir) except -1:
         """The INTA pulses for ``ir``: IRR to ISR (or straight through in AEOI)."""
-        bit = 1 << ir
-        if not self.level_mask & bit:
+        cdef int bit = 1 << ir
+        if not self._level_mask() & bit:
             self.irr &= ~bit
         if self.icw4 & ICW4_AEOI:
             if self.rotate_aeoi:
@@ -151,9 +162,10 @@ class PIC8259:
         else:
             self.isr |= bit
         self._update()
+        return 0
 
     # -- register interface (A0 is the low address bit) ------------------------------
-    def write(self, a0, value):
+    cpdef int write(self, int a0, int value) except -1:
         value &= 0xFF
         if a0 == 0:
             if value & 0x10:
@@ -167,15 +179,16 @@ class PIC8259:
         else:
             self.imr = value
             self._update()
+        return 0
 
-    def read(self, a0):
+    cpdef int read(self, int a0) except -1:
         if self.poll:
             return self._poll_word()
         if a0:
             return self.imr
         return self.isr if self.read_isr else self.irr
 
-    def _icw1(self, value):
+    cdef int _icw1(self, int value) except -1:
         self.icw1 = value
         self.icw_step = 2
         self.icw4 = 0
@@ -187,10 +200,11 @@ class PIC8259:
         self.special_mask = 0
         self.rotate_aeoi = 0
         # edge sense is reset: an input that is already high must fall and rise again
-        self.irr = self.inputs & self.level_mask
+        self.irr = self.inputs & self._level_mask()
         self._update()
+        return 0
 
-    def _icw(self, value):
+    cdef int _icw(self, int value) except -1:
         if self.icw_step == 2:
             self.icw2 = value
             if not self.icw1 & ICW1_SNGL:
@@ -206,10 +220,12 @@ class PIC8259:
             self.icw4 = value & 0x1F
             self.icw_step = 0
         self._update()
+        return 0
 
-    def _ocw2(self, value):
-        command = value >> 5
-        level = value & 7
+    cdef int _ocw2(self, int value) except -1:
+        cdef int command = value >> 5
+        cdef int level = value & 7
+        cdef int in_service, rank, ir
         if command == 0b000 or command == 0b100:      # clear/set rotate in AEOI
             self.rotate_aeoi = command >> 2
         elif command == 0b001 or command == 0b101:    # non-specific EOI (rotating)
@@ -230,8 +246,9 @@ class PIC8259:
         elif command == 0b110:                        # set priority
             self.lowest = level
         self._update()
+        return 0
 
-    def _ocw3(self, value):
+    cdef int _ocw3(self, int value) except -1:
         if value & 0x04:
             self.poll = 1
         if value & 0x02:
@@ -239,8 +256,10 @@ class PIC8259:
         if value & 0x40:
             self.special_mask = (value >> 5) & 1
         self._update()
+        return 0
 
-    def _poll_word(self):
+    cdef int _poll_word(self) except -1:
+        cdef int ir
         self.poll = 0
         ir = self.pending()
         if ir < 0:
@@ -257,12 +276,17 @@ class PIC8259:
             setattr(self, f, int(state[f]))
 
 
-class DualPIC(Device):
+cdef class DualPIC(PortDevice):
     """The PC/AT 8259A pair with its ELCR.  ``intr`` is the INT level seen by the
     CPU; ``on_intr(level)`` (e.g. ``cpu.set_intr``) is called when it changes."""
 
     name = "pic"
     STATE_VERSION = 1
+
+    def __cinit__(self):
+        # nothing here reads the clock; INT changes reach the core through on_intr
+        # (cpu.set_intr), which it checks at every instruction boundary
+        self.timeless = True
 
     def __init__(self):
         self.master = PIC8259(True, self._master_int)
@@ -272,12 +296,13 @@ class DualPIC(Device):
         self.board = None
 
     def attach(self, board):
-        super().attach(board)
+        self.board = board
         board.pic = self
         io = board.io
-        io.register(0x20, 2, read8=self._read, write8=self._write, owner=self.name)
-        io.register(0xA0, 2, read8=self._read, write8=self._write, owner=self.name)
-        io.register(0x4D0, 2, read8=self._read_elcr, write8=self._write_elcr, owner=self.name)
+        read, write = PortRead(self), PortWrite(self)
+        io.register(0x20, 2, read8=read, write8=write, owner=self.name)
+        io.register(0xA0, 2, read8=read, write8=write, owner=self.name)
+        io.register(0x4D0, 2, read8=read, write8=write, owner=self.name)
         for n, line in enumerate(board.irq):
             line.connect(partial(self._irq_sink, n))
 
@@ -311,30 +336,30 @@ class DualPIC(Device):
             if self.on_intr is not None:
                 self.on_intr(level)
 
-    # -- ports ---------------------------------------------------------------------------
-    def _read(self, port):
+    # -- ports (20h/21h master, A0h/A1h slave, 4D0h/4D1h ELCR) -----------------------------
+    cdef int io_read(self, uint32_t port) except -1:
+        if port >= 0x4D0:
+            return (self.slave if port & 1 else self.master).elcr
         return (self.slave if port & 0x80 else self.master).read(port & 1)
 
-    def _write(self, port, value):
-        (self.slave if port & 0x80 else self.master).write(port & 1, value)
-
-    def _read_elcr(self, port):
-        return (self.slave if port & 1 else self.master).elcr
-
-    def _write_elcr(self, port, value):
-        (self.slave if port & 1 else self.master).set_elcr(value & ELCR_WRITABLE[port & 1])
+    cdef int io_write(self, uint32_t port, uint32_t value) except -1:
+        if port >= 0x4D0:
+            if port & 1:
+                return self.slave.set_elcr(value & ELCR2_WRITABLE)
+            return self.master.set_elcr(value & ELCR1_WRITABLE)
+        return (self.slave if port & 0x80 else self.master).write(port & 1, value)
 
     # -- the CPU side ------------------------------------------------------------------------
-    def acknowledge(self):
-        """Perform the CPU's INTA cycle and return the interrupt vector."""
-        master = self.master
-        ir = master.pending()
+    cdef int inta(self) except -1:
+        cdef PIC8259 master = self.master
+        cdef PIC8259 slave = self.slave
+        cdef int ir = master.pending()
+        cdef int sir
         if ir < 0:
             return master.vector(7)
         master.ack(ir)
-        if not master.cascade_mask & (1 << ir):
+        if not master._cascade_mask() & (1 << ir):
             return master.vector(ir)
-        slave = self.slave
         if slave.icw3 & 7 != ir:
             return 0xFF          # no slave answers this cascade address: the bus floats
         sir = slave.pending()
@@ -342,6 +367,10 @@ class DualPIC(Device):
             return slave.vector(7)
         slave.ack(sir)
         return slave.vector(sir)
+
+    def acknowledge(self):
+        """Perform the CPU's INTA cycle and return the interrupt vector."""
+        return self.inta()
 
     # -- state -------------------------------------------------------------------------------
     def get_state(self):

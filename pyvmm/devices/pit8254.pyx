@@ -1,3 +1,4 @@
+# cython: language_level=3, cdivision=False
 """Intel 8254 programmable interval timer (ports 40h-43h).
 
 Nothing here ticks.  Each counter remembers when its counting element (CE) was last
@@ -19,8 +20,15 @@ Counter 0 drives ``board.irq[0]``.  Only it has a timer, armed for its next OUT
 transition; a one-tick low pulse (modes 2, 4, 5) is delivered as a single event at
 its rising edge that lowers and raises the line, so the BIOS's 18.2 Hz mode 3 costs
 two events per period and a mode 2 rate generator one.
+
+Both classes are compiled (pit8254.pxd): the bus reaches the ports through
+``io_read``/``io_write`` without a Python call.  Division and modulo keep Python's
+floor semantics (``cdivision=False``): a count that has run past zero in modes 0, 1,
+4 and 5 gives a negative ``n - e`` that must wrap like the 16-bit CE.
 """
-from .base import Device
+from libc.stdint cimport uint32_t
+
+from ..bus.ioport cimport PortDevice, PortRead, PortWrite
 from ..clock import PIT_HZ
 from ..errors import StateError
 
@@ -31,18 +39,18 @@ _COUNTER_FIELDS = (
     "paused_e", "n", "offset", "load_at", "load_low", "idle_value", "idle_out")
 
 
-def _from_bcd(raw):
+cdef inline int _from_bcd(int raw) noexcept:
     return ((raw >> 12) & 15) * 1000 + ((raw >> 8) & 15) * 100 + ((raw >> 4) & 15) * 10 + (raw & 15)
 
 
-def _to_bcd(value):
+cdef inline int _to_bcd(int value) noexcept:
     return ((value // 1000) << 12) | ((value // 100 % 10) << 8) | ((value // 10 % 10) << 4) | (value % 10)
 
 
-class Counter:
+cdef class Counter:
     """One of the three counters."""
 
-    def __init__(self, index):
+    def __init__(self, int index):
         self.index = index
         self.reset()
 
@@ -75,16 +83,17 @@ class Counter:
         self.idle_out = 1
 
     # -- time -------------------------------------------------------------------
-    def _count_of(self, raw):
+    cdef int _count_of(self, int raw) noexcept:
         if self.bcd:
             return _from_bcd(raw) or 10000
         return raw or 65536
 
-    def sync(self, t):
+    cpdef int sync(self, long long t) noexcept:
         """Apply a CR -> CE transfer that is due by tick ``t``."""
-        at = self.load_at
+        cdef long long at = self.load_at
+        cdef int n
         if at < 0 or at > t:
-            return
+            return 0
         self.load_at = -1
         self.null_count = 0
         self.loaded = 1
@@ -92,13 +101,16 @@ class Counter:
         n = self.n = self._count_of(self.cr)
         self.offset = (n + 1) // 2 if self.load_low else 0
         self.load_low = 0
-        self.counting = 1 if self.mode in (1, 5) else self.gate
+        self.counting = 1 if self.mode == 1 or self.mode == 5 else self.gate
         self.paused_e = 0
+        return 0
 
-    def _elapsed(self, t):
+    cdef long long _elapsed(self, long long t) noexcept:
         return t - self.start if self.counting else self.paused_e
 
-    def out(self, t):
+    cpdef int out(self, long long t) noexcept:
+        cdef int mode
+        cdef long long e, n
         if not self.loaded:
             return self.idle_out
         mode = self.mode
@@ -114,8 +126,10 @@ class Counter:
             return 1 if (e + self.offset) % n < (n + 1) // 2 else 0
         return 0 if e == n else 1
 
-    def value(self, t):
+    cpdef int value(self, long long t) noexcept:
         """The CE contents in binary (0..65535, or 0..9999 in BCD mode)."""
+        cdef long long e, n, v, p, j, high
+        cdef int mode
         if not self.loaded:
             return self.idle_value
         e = self._elapsed(t)
@@ -134,9 +148,9 @@ class Counter:
                 v = n - 1 - 2 * j if n & 1 and j else n - 2 * j
         else:
             v = n - e
-        return v % (10000 if self.bcd else 65536)
+        return <int>(v % (10000 if self.bcd else 65536))
 
-    def next_edge(self, t):
+    def next_edge(self, long long t):
         """(tick, pulse) of the next moment after ``t`` at which OUT changes or a
         load happens, or None.  ``pulse`` marks a rising edge whose one-tick low
         phase is not given its own event."""
@@ -164,16 +178,17 @@ class Counter:
         return None if best is None else (best, pulse)
 
     # -- programming ---------------------------------------------------------------------
-    def _freeze(self, t, out):
+    cdef int _freeze(self, long long t, int out) noexcept:
         """Stop the CE where it is (its value stays readable) with OUT at ``out``."""
         self.idle_value = self.value(t)
         self.idle_out = out
         self.loaded = 0
         self.counting = 0
         self.load_at = -1
+        return 0
 
-    def control(self, t, value):
-        mode_bits = (value >> 1) & 7
+    cpdef int control(self, long long t, int value) noexcept:
+        cdef int mode_bits = (value >> 1) & 7
         self._freeze(t, 0 if mode_bits == 0 else 1)
         self.access = (value >> 4) & 3
         self.mode_bits = mode_bits
@@ -186,9 +201,10 @@ class Counter:
         self.count_latched = 0
         self.status_latched = 0
         self.load_low = 0
+        return 0
 
-    def write(self, t, value):
-        access = self.access
+    cpdef int write(self, long long t, int value) noexcept:
+        cdef int access = self.access
         if access == 1:
             self._write_count(t, value)
         elif access == 2:
@@ -202,8 +218,11 @@ class Counter:
         else:
             self.write_msb = 0
             self._write_count(t, self.write_lsb | (value << 8))
+        return 0
 
-    def _write_count(self, t, raw):
+    cdef int _write_count(self, long long t, int raw) noexcept:
+        cdef int mode
+        cdef long long e, n, p, high
         self.cr = raw
         self.cr_valid = 1
         self.null_count = 1
@@ -228,10 +247,12 @@ class Counter:
                     self.load_low = 1 if p < high else 0
                     self.load_at = t + (high - p if p < high else n - p)
         # modes 1 and 5 wait for a gate trigger
+        return 0
 
-    def set_gate(self, t, level):
+    cpdef int set_gate(self, long long t, int level) noexcept:
+        cdef int mode
         if level == self.gate:
-            return
+            return 0
         self.gate = level
         mode = self.mode
         if level:
@@ -243,24 +264,28 @@ class Counter:
                 # modes 1, 2, 3, 5: the rising edge reloads the CE on the next pulse
                 self.load_at = t + 1
                 self.load_low = 0
-        elif self.loaded and self.counting and mode in (0, 2, 3, 4):
+        elif self.loaded and self.counting and mode != 1 and mode != 5:
             self.paused_e = t - self.start
             self.counting = 0
             if mode == 2 or mode == 3:
                 self.load_at = -1
+        return 0
 
-    def latch_count(self, t):
+    cpdef int latch_count(self, long long t) noexcept:
         if not self.count_latched:
             self.count_latched = 1
             self.count_latch = self.value(t)
+        return 0
 
-    def latch_status(self, t):
+    cpdef int latch_status(self, long long t) noexcept:
         if not self.status_latched:
             self.status_latched = 1
             self.status_latch = ((self.out(t) << 7) | (self.null_count << 6) | (self.access << 4)
                                  | (self.mode_bits << 1) | self.bcd)
+        return 0
 
-    def read(self, t):
+    cpdef int read(self, long long t) noexcept:
+        cdef int value, access, byte
         if self.status_latched:
             self.status_latched = 0
             return self.status_latch
@@ -291,7 +316,7 @@ class Counter:
             setattr(self, f, int(state[f]))
 
 
-class PIT8254(Device):
+cdef class PIT8254(PortDevice):
     """The 8254 at 40h-43h.  Counter 0 drives IRQ 0; counter 2 feeds the speaker."""
 
     name = "pit"
@@ -303,13 +328,13 @@ class PIT8254(Device):
         self.board = None
 
     def attach(self, board):
-        super().attach(board)
+        self.board = board
         board.pit = self
         self.clock = board.clock
         self.irq0 = board.irq[0]
         self.timer = board.clock.timer(f"{self.name}.out0", self._out0_event)
-        board.io.register(0x40, 3, read8=self._read, write8=self._write, owner=self.name)
-        board.io.register(0x43, 1, write8=self._control, owner=self.name)
+        board.io.register(0x40, 3, read8=PortRead(self), write8=PortWrite(self), owner=self.name)
+        board.io.register(0x43, 1, write8=PortWrite(self), owner=self.name)
         self._out0_changed()
 
     def reset(self, kind="hard"):
@@ -320,68 +345,80 @@ class PIT8254(Device):
         if self.board is not None:
             self._out0_changed()
 
-    def _tick(self):
-        return self.clock.ticks(PIT_HZ)
+    cdef long long _tick(self) except? -1:
+        # Clock.ticks(PIT_HZ) without the call: now and rate are Python ints, so the
+        # product cannot overflow before the floor division
+        clock = self.clock
+        return clock.now * PIT_HZ // clock.rate
 
     # -- ports -------------------------------------------------------------------
-    def _read(self, port):
-        c = self.counters[port - 0x40]
-        t = self._tick()
+    cdef int io_read(self, uint32_t port) except -1:
+        cdef Counter c = <Counter>self.counters[port - 0x40]     # 40h-42h only
+        cdef long long t = self._tick()
         c.sync(t)
         return c.read(t)
 
-    def _write(self, port, value):
-        index = port - 0x40
-        c = self.counters[index]
-        t = self._tick()
+    cdef int io_write(self, uint32_t port, uint32_t value) except -1:
+        cdef Counter c
+        cdef long long t = self._tick()
+        cdef int index = port - 0x40
+        if index == 3:
+            return self._control(t, value)
+        c = <Counter>self.counters[index]
         c.sync(t)
         c.write(t, value)
         if index == 0:
             self._out0_changed()
+        return 0
 
-    def _control(self, port, value):
-        t = self._tick()
-        select = value >> 6
+    cdef int _control(self, long long t, int value) except -1:
+        cdef int select = value >> 6
+        cdef int i
+        cdef Counter c
         if select == 3:
             # read-back: bit 5 low latches counts, bit 4 low latches status
-            for i, c in enumerate(self.counters):
+            for i in range(3):
                 if value & (2 << i):
+                    c = <Counter>self.counters[i]
                     c.sync(t)
                     if not value & 0x10:
                         c.latch_status(t)
                     if not value & 0x20:
                         c.latch_count(t)
-            return
-        c = self.counters[select]
+            return 0
+        c = <Counter>self.counters[select]
         c.sync(t)
         if value & 0x30 == 0:
             c.latch_count(t)
-            return
+            return 0
         c.control(t, value)
         if select == 0:
             self._out0_changed()
+        return 0
 
     # -- IRQ 0 --------------------------------------------------------------------
-    def _out0_changed(self):
+    cdef int _out0_changed(self) except -1:
         """Counter 0 was reprogrammed: put IRQ 0 at its OUT level, arm the next edge."""
-        c = self.counters[0]
-        t = self._tick()
+        cdef Counter c = <Counter>self.counters[0]
+        cdef long long t = self._tick()
         c.sync(t)
         self.irq0.set(c.out(t))
-        self._arm(t)
+        return self._arm(t)
 
-    def _arm(self, t):
-        edge = self.counters[0].next_edge(t)
+    cdef int _arm(self, long long t) except -1:
+        edge = (<Counter>self.counters[0]).next_edge(t)
         if edge is None:
             self.irq_pulse = 0
             self.timer.cancel()
         else:
             self.irq_pulse = edge[1]
             self.timer.set(self.clock.cycle_of_tick(PIT_HZ, edge[0]))
+        return 0
 
     def _out0_event(self):
-        c = self.counters[0]
-        t = self._tick()
+        cdef Counter c = <Counter>self.counters[0]
+        cdef long long t = self._tick()
+        cdef int out
         c.sync(t)
         out = c.out(t)
         if self.irq_pulse and out:
@@ -392,8 +429,8 @@ class PIT8254(Device):
     # -- for other devices and the frontend ------------------------------------------
     def set_gate(self, channel, level):
         """Drive the GATE input of ``channel`` (port 61h bit 0 drives counter 2)."""
-        c = self.counters[channel]
-        t = self._tick()
+        cdef Counter c = <Counter>self.counters[channel]
+        cdef long long t = self._tick()
         c.sync(t)
         c.set_gate(t, 1 if level else 0)
         if channel == 0:
@@ -401,8 +438,8 @@ class PIT8254(Device):
 
     def output(self, channel):
         """The OUT level (0/1) of ``channel`` now."""
-        c = self.counters[channel]
-        t = self._tick()
+        cdef Counter c = <Counter>self.counters[channel]
+        cdef long long t = self._tick()
         c.sync(t)
         return c.out(t)
 
@@ -411,7 +448,7 @@ class PIT8254(Device):
         (PIT_HZ / count) while it runs as a rate generator (mode 2) or square wave
         (mode 3) with its gate open, else 0.0; and its counting mode 0-5.  Whether
         the speaker hears it is port 61h's business (SystemControl.speaker_on())."""
-        c = self.counters[2]
+        cdef Counter c = <Counter>self.counters[2]
         c.sync(self._tick())
         if c.mode in (2, 3) and c.loaded and c.counting:
             return PIT_HZ / c.n, c.mode
@@ -431,7 +468,11 @@ class PIT8254(Device):
         self.irq_pulse = int(state["irq_pulse"])
         if self.board is not None:
             # IRQ 0 back at OUT 0's level (the clock, restored first, holds the timer)
-            c = self.counters[0]
-            t = self._tick()
-            c.sync(t)
-            self.irq0.set(c.out(t))
+            self._restore_out0()
+
+    cdef int _restore_out0(self) except -1:
+        cdef Counter c = <Counter>self.counters[0]
+        cdef long long t = self._tick()
+        c.sync(t)
+        self.irq0.set(c.out(t))
+        return 0
