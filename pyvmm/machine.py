@@ -348,7 +348,7 @@ class Machine:
         except StateError:
             self._apply_state(backup, check=False)
             raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as e:
             self._apply_state(backup, check=False)
             raise StateError(f"state file {path} does not fit this machine: {type(e).__name__}: {e}") from None
 

@@ -11,6 +11,7 @@
 
 No module-level mutable state: two machines in one process share nothing.
 """
+from ..errors import StateError
 
 
 class Device:
@@ -19,6 +20,9 @@ class Device:
     # names of attributes that get_state/set_state copy as plain data; a device with
     # simple state lists them here and inherits the default implementation.
     STATE_FIELDS = ()
+    # field -> (lowest, highest) for numbers the device uses as an index or a byte, so a
+    # hand-edited state is refused on load instead of failing later inside the guest's run
+    STATE_RANGES = {}
 
     def attach(self, board):
         self.board = board
@@ -35,8 +39,10 @@ class Device:
 
     def set_state(self, state):
         if state.get("version") != self.STATE_VERSION:
-            from ..errors import StateError
             raise StateError(f"{self.name}: state version {state.get('version')} is not {self.STATE_VERSION}")
+        for field, (lowest, highest) in self.STATE_RANGES.items():
+            if not lowest <= state[field] <= highest:
+                raise StateError(f"{self.name}: state field {field} = {state[field]!r} is outside {lowest}..{highest}")
         for field in self.STATE_FIELDS:
             current = getattr(self, field)
             value = state[field]

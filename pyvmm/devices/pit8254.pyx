@@ -312,6 +312,9 @@ cdef class Counter:
         return {f: int(getattr(self, f)) for f in _COUNTER_FIELDS}
 
     def set_state(self, state):
+        # n divides time: a zero (or a count no 8254 can hold) would fail in the guest's run
+        if not 1 <= int(state["n"]) <= 65536:
+            raise StateError(f"pit: counter {self.index} state field n = {state['n']!r} is outside 1..65536")
         for f in _COUNTER_FIELDS:
             setattr(self, f, int(state[f]))
 

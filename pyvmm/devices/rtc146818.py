@@ -48,6 +48,7 @@ class RTC146818(Device):
     name = "rtc"
     STATE_VERSION = 1
     STATE_FIELDS = ("ram", "index", "nmi_masked", "div_origin", "pf_tick", "dst_fell_back")
+    STATE_RANGES = {"index": (0, 127)}
 
     def __init__(self, start_time=None, nvram_path=None):
         if start_time is None:

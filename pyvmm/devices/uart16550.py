@@ -37,6 +37,7 @@ class UART16550(Device):
     STATE_FIELDS = ("dll", "dlm", "ier", "lcr", "mcr", "lsr_errors", "msr", "modem_inputs",
                     "scr", "fcr", "rbr", "rx_fifo", "tx_fifo", "tsr", "tsr_busy",
                     "thre_pending", "timeout_pending", "host_rx")
+    STATE_RANGES = {"tsr": (0, 0xFF), "rbr": (0, 0xFF)}
 
     def __init__(self, base=0x3F8, irq=4, backend=None):
         self.base = base

@@ -511,3 +511,71 @@ def test_load_state_type_confusion(env):
                 m = Machine(**{**options, "cpu": "8086"})
                 m.load_state(str(good_path))
     assert not escapes, "\n".join(escapes)
+
+
+def _int_leaves(node, path=()):
+    """Paths to every integer (not bool) inside a device's state."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key != "version":
+                yield from _int_leaves(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _int_leaves(value, path + (i,))
+    elif isinstance(node, int) and not isinstance(node, bool):
+        yield path
+
+
+def test_load_state_value_confusion(env):
+    """A state whose checksum is right but whose device numbers are out of range
+    (negative, zero, huge) is refused, or else the machine runs on: no exception
+    escapes, not even one Python can only report as "unraisable" from compiled code.
+    A seeded sample of the fields in the fast suite, every field with PYVMM_LONG=1."""
+    import random
+    from pyvmm.machine import Machine
+    from pyvmm.state.snapshot import decode, encode
+    from tests.robustness.fuzz import build_case
+    options, _ = build_case("port", 3, env.root)
+    options = {**options, "cpu": "8086"}
+    escapes = []
+    unraisable = []
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: unraisable.append(f"{type(u.exc_value).__name__}: {u.exc_value}")
+    try:
+        with Machine(**options) as m:
+            m.run(cycles=20000)
+            good_path = env.root / "good.state"
+            m.save_state(str(good_path))
+        good = good_path.read_bytes()
+        leaves = [(key,) + path for key, fields in decode(good)["devices"].items()
+                  for path in _int_leaves(fields)]
+        cases = [(leaf, value) for leaf in leaves for value in (-1, 0, 1 << 40)]
+        if not LONG:
+            cases = random.Random(7).sample(cases, 120)
+        bad_path = env.root / "bad.state"
+        for path, value in cases:
+            parts = decode(good)
+            node = parts["devices"]
+            for step in path[:-1]:
+                node = node[step]
+            node[path[-1]] = value
+            bad_path.write_bytes(encode(parts))
+            where = "devices." + ".".join(map(str, path)) + f"={value}"
+            del unraisable[:]
+            with Machine(**options) as m:
+                try:
+                    m.load_state(str(bad_path))
+                except StateError:
+                    continue
+                except Exception as e:
+                    escapes.append(f"{where}: load: {type(e).__name__}: {e}")
+                    continue
+                try:
+                    m.run(cycles=50000)
+                    m.screen_text()
+                except Exception as e:
+                    escapes.append(f"{where}: run: {type(e).__name__}: {e}")
+            escapes.extend(f"{where}: unraisable {u}" for u in unraisable)
+    finally:
+        sys.unraisablehook = old_hook
+    assert not escapes, "\n".join(escapes[:40])
