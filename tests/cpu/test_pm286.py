@@ -11,7 +11,7 @@ import pytest
 
 from pyvmm.cpu import EXIT_HLT
 from pyvmm.machine import Machine as PC
-from tests.cpu.cpurig import Machine
+from tests.cpu.cpurig import FakePIC, Machine
 
 pytestmark = pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm is not installed")
 
@@ -146,6 +146,74 @@ def test_8086_and_80186_keep_their_0f(tmp_path):
     m.handler(6, 0x0200)
     m.code([0x0F, 0x01, 0xE0])                  # smsw ax on a 286
     assert m.cpu.run(100) == EXIT_HLT and (m.cpu.cs, m.cpu.ip) == (0x0200, 1)
+
+
+def test_real_mode_interrupts_use_the_idtr(tmp_path):
+    """The 286 takes real-mode vectors from IDTR's base; a vector past its limit is
+    a double fault (INT 8), and with no room for vector 8 either the CPU shuts down."""
+    m = Machine("80286", size=1 << 24)
+    m.mem.write(LOAD, assemble(tmp_path, PRELUDE + """
+        mov ax, 0x1000
+        mov ds, ax
+        xor ax, ax
+        mov es, ax
+        mov word [es:0x2000 + 0x21 * 4], h21
+        mov [es:0x2000 + 0x21 * 4 + 2], ds
+        mov word [es:0x2000 + 0x08 * 4], h08
+        mov [es:0x2000 + 0x08 * 4 + 2], ds
+        lidt [moved]
+        int 0x21                        ; through 2000h + 84h
+        lidt [short_idt]
+        int 0x21                        ; past the limit: INT 8 instead
+        lidt [no_idt]
+        sti
+        int 0x21                        ; no vector 8 either: shutdown
+        mov word [RES + 4], 0xBAD
+        hlt
+h21:    mov word [RES], 0x21
+        iret
+h08:    mov word [RES + 2], 0x08
+        iret
+moved:  dw 0x03FF
+        dd 0x2000
+short_idt: dw 0x0047                    ; vectors 0-11h
+        dd 0x2000
+no_idt: dw 0
+        dd 0
+"""))
+    shutdowns = []
+    m.cpu.on_shutdown = lambda: shutdowns.append(1)
+    m.cpu.cs, m.cpu.ip = LOAD >> 4, 0
+    assert m.cpu.run(1000) == EXIT_HLT
+    assert words(m, RESULTS, 3) == [0x21, 0x08, 0] and shutdowns == [1]
+    assert not m.cpu.flags & 0x0200             # shut down: deaf to INTR
+
+
+def test_hardware_interrupt_in_protected_mode(tmp_path):
+    """INTR in protected mode enters the handler through the IDT and IRET returns
+    to the interrupted HLT's successor, IF restored."""
+    m = Machine("80286", size=1 << 24)
+    pic = FakePIC(m.cpu)
+    m.mem.write(LOAD, assemble(tmp_path, PRELUDE + """
+        ENTER_PM
+        sti
+        hlt
+        mov word [RES + 2], 0x600D
+        hlt
+irq:    inc word [RES]
+        iret
+""" + GDT_COMMON + """
+gdt_end:
+idt:    times 0x21 dq 0
+        GATE irq, 0x86
+idt_end:
+"""))
+    m.cpu.cs, m.cpu.ip = LOAD >> 4, 0
+    assert m.cpu.run(1000) == EXIT_HLT
+    pic.request(0x21)
+    assert m.cpu.run(1000) == EXIT_HLT
+    assert words(m, RESULTS, 2) == [1, 0x600D] and pic.acks == [0x21]
+    assert m.cpu.flags & 0x0200 and m.cpu.cs == 0x08
 
 
 # -- protected mode -------------------------------------------------------------------
