@@ -1659,9 +1659,11 @@ cdef class CPU:
         cdef int i, r
         cdef uint32_t saved_r[8]
         cdef uint32_t saved_flags = self.flags
+        cdef uint32_t cs_sel = self.sreg[S_CS]
+        cdef uint32_t cs_limit = self.slimit[S_CS]
         for i in range(8):
             saved_r[i] = self.r[i]
-        if self.ip > self.slimit[S_CS]:
+        if self.ip > cs_limit:
             self.pm_deliver(13, 0, 1)       # execution ran off the end of CS
             return 0
         self.overrun = 0
@@ -1669,7 +1671,7 @@ cdef class CPU:
         self.in_insn = 1
         r = self.exec_one()
         self.in_insn = 0
-        self.cs_limit_check()
+        self.cs_limit_check(cs_sel, cs_limit)
         if self.nfetch > 10:
             self.pm_raise(13, 0)            # longer than ten bytes, as in real mode
         if self.overrun:
@@ -1685,15 +1687,16 @@ cdef class CPU:
         self.seg_saved = 0                  # set_cache saves afresh next instruction
         return r
 
-    cdef void cs_limit_check(self) noexcept:
-        """Protected mode: an instruction whose bytes run past CS's limit, or that
-        jumps past it, raises #GP(0) (checked after it ran: the bytes past the
-        limit were read, and any memory write it made stays)."""
+    cdef void cs_limit_check(self, uint32_t cs_sel, uint32_t cs_limit) noexcept:
+        """Protected mode: an instruction whose bytes run past the limit of its code
+        segment (cs_sel, cs_limit), or that jumps past the limit of its target,
+        raises #GP(0); checked after it ran, so the bytes past the limit were read
+        and any memory write it made stays.  Falling through to the byte after the
+        limit faults on the next instruction."""
         cdef uint32_t end = self.insn_ip + self.nfetch     # unwrapped, past the last byte
-        cdef uint32_t old_limit = self.save_limit[S_CS] if self.seg_saved & (1 << S_CS) else self.slimit[S_CS]
-        if end - 1 > old_limit:
+        if end - 1 > cs_limit:
             self.pm_raise(13, 0)
-        elif self.ip > self.slimit[S_CS] and (self.ip != end or self.seg_saved & (1 << S_CS)):
+        elif self.ip > self.slimit[S_CS] and (self.ip != end or self.sreg[S_CS] != cs_sel):
             self.pm_raise(13, 0)
 
     cdef int ret_near(self, bint imm) noexcept:

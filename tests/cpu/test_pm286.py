@@ -17,11 +17,11 @@ pytestmark = pytest.mark.skipif(shutil.which("nasm") is None, reason="nasm is no
 
 BIOS = Path(__file__).resolve().parents[2] / "roms" / "bios.bin"
 LOAD = 0x10000          # the bare-CPU programs run at 1000:0000, org 0
-RESULTS = 0x10000 + 0x800   # their "res" area (see PRELUDE)
+RESULTS = LOAD + 0x800  # where they leave their results (RES)
 
-# Descriptor and gate macros, the program's GDT pointer, and a results area at
-# offset 800h.  Selectors 08h code (base 10000h), 10h data (base 10000h), 18h stack
-# (base 20000h): what every protected-mode program here starts with.
+# PRELUDE: descriptor and gate macros, ENTER_PM and RES.  GDT_COMMON: the GDTR and
+# IDTR images and the descriptors every protected-mode program here starts with:
+# 08h code and 10h data at 10000h (the program), 18h stack at 20000h.
 PRELUDE = """
         bits 16
         cpu 286
@@ -135,7 +135,7 @@ def test_real_mode_rejects_what_needs_descriptors(tmp_path, insn):
     assert (cs, ip) == (0x0100, 0)
 
 
-def test_8086_and_80186_keep_their_0f(tmp_path):
+def test_8086_and_80186_keep_their_0f():
     """0F is POP CS on the 8086 and an invalid opcode on the 80186, as before."""
     m = Machine("8086")
     m.code([0x0F])
@@ -189,6 +189,8 @@ no_idt: dw 0
     assert not m.cpu.flags & 0x0200             # shut down: deaf to INTR
 
 
+# -- protected mode -------------------------------------------------------------------
+
 def test_hardware_interrupt_in_protected_mode(tmp_path):
     """INTR in protected mode enters the handler through the IDT and IRET returns
     to the interrupted HLT's successor, IF restored."""
@@ -216,8 +218,6 @@ idt_end:
     assert m.cpu.flags & 0x0200 and m.cpu.cs == 0x08
 
 
-# -- protected mode -------------------------------------------------------------------
-
 def test_descriptor_loads_fill_the_caches(tmp_path):
     """After LMSW sets PE, a far JMP, MOV/POP to segment registers, LES, far CALL/RET,
     INT through an interrupt gate and IRET all go through the GDT: the bases come
@@ -237,6 +237,7 @@ def test_descriptor_loads_fill_the_caches(tmp_path):
         les di, [far_ptr]               ; ES:DI = 20h:0012h
         mov word [es:di], 0xCAFE
         call 0x08:far_proc
+        sti
         int 0x21
         mov [RES + 4], ax
         smsw ax
@@ -273,6 +274,33 @@ idt_end:
     assert state["sbase"] == [0x123400, 0x10000, 0x20000, 0x10000]
     assert state["slimit"][0] == 0x0FFF and state["sattr"][0] == 0x93
     assert state["pm"]["msw"] & 1
+
+
+def test_transfers_between_code_segments_of_other_sizes(tmp_path):
+    """INT from offset 1800h into a 4 KiB handler segment and IRET back, a far CALL
+    into it and RETF: the limit that counts is the one of the segment each
+    instruction runs in."""
+    m = run_bare(tmp_path, """
+        ENTER_PM
+        jmp high
+handler:
+        inc word [RES]
+        iret
+proc:   inc word [RES + 2]
+        retf
+        times 0x1800 - ($ - $$) db 0      ; RES (800h) in here
+high:   int 0x21
+        call 0x20:proc
+        mov word [RES + 4], 0x600D
+        hlt
+""" + GDT_COMMON + """
+        DESC 0x10000, 0x0FFF, 0x9A      ; 20h the same code, 4 KiB
+gdt_end:
+idt:    times 0x21 dq 0
+        dw handler, 0x20, 0x8600, 0
+idt_end:
+""")
+    assert words(m, RESULTS, 3) == [1, 1, 0x600D]
 
 
 def test_limit_violation_enters_the_gp_handler_with_the_fault_undone(tmp_path):
@@ -402,11 +430,13 @@ gdt:    dq 0
 gdt_end:
 """))
     shutdowns = []
-    m.cpu.on_shutdown = lambda: shutdowns.append(m.cpu.ip)
+    m.cpu.on_shutdown = lambda: shutdowns.append(1)
+    pic = FakePIC(m.cpu)
+    pic.request(0x20)                           # pending from STI on
     m.cpu.cs, m.cpu.ip = LOAD >> 4, 0
-    m.cpu.set_intr(1)
     assert m.cpu.run(1000) == EXIT_HLT
-    assert len(shutdowns) == 1 and m.cpu.halted and m.cpu.ax != 0x1234
+    assert shutdowns == [1] and m.cpu.halted and m.cpu.ax != 0x1234
+    assert pic.acks == []
     m.cpu.reset()
     assert (m.cpu.cs, m.cpu.ip) == (0xF000, 0xFFF0)
     m.code([0x0F, 0x01, 0xE0, 0xF4])                # smsw ax: real mode again
@@ -415,11 +445,13 @@ gdt_end:
 
 
 def test_state_round_trip_in_protected_mode(tmp_path):
+    """A state saved in protected mode carries the MSW and the descriptor tables:
+    the restored CPU's next segment load still goes through the GDT."""
     m = run_bare(tmp_path, """
         ENTER_PM
+        hlt
         mov ax, 0x20
         mov es, ax
-        hlt
         mov word [es:0], 0x4321
         hlt
 """ + GDT_COMMON + """
@@ -434,6 +466,9 @@ idt_end:
     m2.cpu.set_state(state)
     m2.cpu.halted = False
     assert m2.cpu.run(100) == EXIT_HLT
+    m.cpu.halted = False
+    assert m.cpu.run(100) == EXIT_HLT
+    assert m2.cpu.get_state() == m.cpu.get_state()
     assert m2.cpu.get_state()["sbase"][0] == 0x123400
     assert words(m2, 0x123400, 1) == [0x4321]
     with pytest.raises(ValueError):
