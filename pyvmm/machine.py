@@ -152,6 +152,8 @@ class Machine:
         self._typist = board.clock.timer("machine.typist", self._type_next)
         self.cpu.attach_vga(self.vga.mem)      # VGA memory accesses stay in C
         self.cpu.intack = self.pic.acknowledge
+        # the AT decodes the 286's shutdown cycle (a triple fault) into a CPU reset
+        self.cpu.on_shutdown = lambda: board.request_reset("cpu")
         self.pic.on_intr = self.cpu.set_intr
         self.cpu.reset()
 

@@ -437,8 +437,8 @@ detect_cpu:
         ret
 
 ; 80286 or later: can the CPU enter protected mode, as INT 15h AH=87h must?
-; SMSW raising the invalid-opcode exception says no: pyvmm's 80286 model runs
-; real mode only so far. R_PMODE = 1 when it can.
+; SMSW raising the invalid-opcode exception says no (a CPU model without the
+; 286's system instructions). R_PMODE = 1 when it can.
 detect_pmode:
         push es
         xor ax, ax

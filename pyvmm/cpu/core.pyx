@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The x86 real-mode core: 8086/8088, 80186 and the 80286's real-mode differences.
+"""The x86 core: 8086/8088, 80186 and the 80286 (real mode, and its protected mode
+at privilege level 0, enough for a BIOS block move: see "80286 protected mode").
 
 Time: every instruction costs one cycle of the machine clock, every REP iteration
 after the first one more, and an interrupt entry one.  ``run()`` keeps time in
@@ -25,7 +26,11 @@ FLAGS bits 12-15 reading 0 (Intel leaves them undefined; the 80186 ROM test resu
 record zeros).  The 80286 model adds PUSH SP storing the old SP and the real-mode
 segment overrun: a word at offset FFFFh, or an instruction longer than 10 bytes,
 raises INT 13 with the registers as they were (string instructions keep their
-progress, as the 286 vectors show).
+progress, as the 286 vectors show).  Its 0F opcodes: LGDT/LIDT (which the 286
+honours in real mode too), SGDT/SIDT, SMSW/LMSW, CLTS, and in protected mode
+SLDT/STR/LLDT/LTR/VERR/VERW, LAR and LSL.  A fault that cannot be delivered (a
+triple fault) shuts the CPU down: it halts and calls ``on_shutdown``, which the
+Machine wires to the AT's CPU reset.
 
 Not modelled: the prefetch queue (code that modifies the bytes right after itself
 sees the new bytes at once; an 8086 would run the stale queued bytes) and the exact
@@ -98,7 +103,7 @@ EXIT_BUDGET = X_BUDGET
 EXIT_HLT = X_HLT
 EXIT_STOP = X_STOP
 EXIT_BREAK = X_BREAK
-STATE_VERSION = 1
+STATE_VERSION = 2          # 2: the 286's protected-mode registers ("pm")
 
 _MODELS = {"8086": M_8086, "8088": M_8088, "80186": M_80186, "80286": M_80286}
 _R16 = ("ax", "cx", "dx", "bx", "sp", "bp", "si", "di")
@@ -174,6 +179,43 @@ cdef class CPU:
     cdef bint string_slow       # tests: REP strings element by element, no RAM blocks
     cdef int64_t n_blocks       # REP string blocks run in C (string_block)
 
+    # 80286 protected mode: the machine status word, the descriptor-table registers,
+    # and per segment the offsets an access may use, derived from its cached
+    # descriptor (real mode and not-yet-reloaded caches: all of 0-FFFFh).  A read of
+    # n bytes at off is allowed when off - rlo <= rspan - (n - 1), a write likewise.
+    cdef uint32_t msw
+    cdef uint32_t gdt_base
+    cdef uint32_t gdt_limit
+    cdef uint32_t idt_base
+    cdef uint32_t idt_limit
+    cdef uint32_t ldt_sel
+    cdef uint32_t ldt_base
+    cdef uint32_t ldt_limit
+    cdef uint32_t tr_sel
+    cdef uint32_t tr_base
+    cdef uint32_t tr_limit
+    cdef uint32_t cpl
+    cdef uint32_t rlo[4]
+    cdef uint32_t rspan[4]
+    cdef uint32_t wlo[4]
+    cdef uint32_t wspan[4]
+    cdef uint32_t fault_vec     # the first protected-mode fault of this instruction
+    cdef uint32_t fault_err     # and its error code
+    cdef uint32_t gate_vec      # the fault that stopped an interrupt's delivery
+    cdef uint32_t gate_err
+    cdef bint in_insn           # exec_286 is inside an instruction
+    cdef int seg_saved          # bit s: segment s's cache is saved in the save_* arrays
+    cdef uint32_t save_sel[4]
+    cdef uint32_t save_base[4]
+    cdef uint32_t save_limit[4]
+    cdef uint32_t save_attr[4]
+    cdef uint32_t save_cpl
+    cdef uint32_t d_addr        # read_desc's result: where the descriptor is,
+    cdef uint32_t d_base        # its 24-bit base, limit and access byte
+    cdef uint32_t d_limit
+    cdef uint32_t d_attr
+    cdef public object on_shutdown  # called on a shutdown cycle (the AT resets the CPU)
+
     def __init__(self, mem, IOBus io not None, clock, model="8086"):
         if model not in _MODELS:
             raise ConfigError(f"unknown CPU model {model!r} (choose from {', '.join(_MODELS)})")
@@ -181,6 +223,7 @@ cdef class CPU:
         self.io = io
         self.clock = clock
         self.intack = None
+        self.on_shutdown = None
         self.cpu_model = _MODELS[model]
         self._bind_memory()
         self.pyexc = None
@@ -219,6 +262,7 @@ cdef class CPU:
 
     def reset(self):
         cdef int i
+        self.pm_reset()
         for i in range(8):
             self.r[i] = 0
         for i in range(4):
@@ -242,6 +286,9 @@ cdef class CPU:
     # ------------------------------------------------------------------ memory
     cdef inline void load_seg(self, int s, uint32_t sel) noexcept:
         sel &= 0xFFFF
+        if self.msw & 1:
+            self.load_seg_pm(s, sel)
+            return
         self.sreg[s] = <uint16_t>sel
         self.sbase[s] = sel << 4
         self.slimit[s] = 0xFFFF
@@ -320,23 +367,30 @@ cdef class CPU:
         return self.rd8(a) | (self.rd8(a + 1) << 8)
 
     cdef inline uint32_t rds8(self, int s, uint32_t off) noexcept:
+        if off - self.rlo[s] > self.rspan[s]:
+            return self.limit_fault(s)
         return self.rd8(self.sbase[s] + off)
 
     cdef inline void wrs8(self, int s, uint32_t off, uint32_t v) noexcept:
         if self.overrun:
             return          # the instruction already faulted: it writes nothing more
+        if off - self.wlo[s] > self.wspan[s]:
+            self.limit_fault(s)
+            return
         self.wr8(self.sbase[s] + off, v)
 
     cdef void segment_overrun(self) noexcept:
         # 286 real mode: a word at offset FFFFh does not wrap, it raises INT 13
         # (the loop restores the registers and enters the handler)
-        self.overrun = 1
+        self.pm_raise(13, 0)
 
     cdef inline uint32_t rds16(self, int s, uint32_t off) noexcept:
         cdef uint32_t a = (self.sbase[s] + off) & self.amask
-        if off != 0xFFFF and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] <= 1:
+        if off - self.rlo[s] < self.rspan[s] and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] <= 1:
             # a and a+1 are in the same page, so both < len(data)
             return self.memp[a] | (<uint32_t>self.memp[a + 1] << 8)
+        if self.msw & 1 and off - self.rlo[s] >= self.rspan[s]:
+            return self.limit_fault(s)
         if off == 0xFFFF and self.cpu_model == M_80286:
             self.segment_overrun()
             return 0
@@ -345,10 +399,13 @@ cdef class CPU:
 
     cdef inline void wrs16(self, int s, uint32_t off, uint32_t v) noexcept:
         cdef uint32_t a = (self.sbase[s] + off) & self.amask
-        if off != 0xFFFF and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] == 0:
+        if off - self.wlo[s] < self.wspan[s] and (a & 0xFFF) != 0xFFF and self.kindp[a >> 12] == 0:
             # a and a+1 are in the same RAM page, so both < len(data)
             self.memp[a] = <uint8_t>v
             self.memp[a + 1] = <uint8_t>(v >> 8)
+            return
+        if self.msw & 1 and off - self.wlo[s] >= self.wspan[s]:
+            self.limit_fault(s)
             return
         if off == 0xFFFF and self.cpu_model == M_80286:
             self.segment_overrun()
@@ -367,6 +424,309 @@ cdef class CPU:
         self.ip = (self.ip + 2) & 0xFFFF
         self.nfetch += 2
         return v
+
+    # ------------------------------------------------------------------ 80286 protected mode
+    # (Intel 80286 Programmer's Reference Manual, chapters 6-9.)  Modelled: the MSW,
+    # GDT/LDT/IDT, descriptor loads into the hidden caches with the type, privilege
+    # and present checks for transfers within one privilege level, limit checks on
+    # data accesses and (per instruction, cs_limit_check) on CS, exceptions through
+    # interrupt and trap gates, double fault and shutdown.  A faulting instruction
+    # is undone (registers, segment caches, FLAGS; memory it wrote before the fault
+    # stays) and restarted.  Not modelled: task switches (task gates, TSS
+    # selectors, IRET with NT set), call gates, changes of privilege level (so the
+    # CPU stays at CPL 0, where LMSW put it), IOPL and gate-DPL checks, the EXT bit
+    # of error codes.  The transfers not modelled raise #GP(selector).
+    cdef void pm_reset(self) noexcept:
+        cdef int i
+        self.msw = 0
+        self.gdt_base = 0
+        self.gdt_limit = 0xFFFF
+        self.idt_base = 0
+        self.idt_limit = 0x3FF
+        self.ldt_sel = 0
+        self.ldt_base = 0
+        self.ldt_limit = 0
+        self.tr_sel = 0
+        self.tr_base = 0
+        self.tr_limit = 0
+        self.cpl = 0
+        for i in range(4):
+            self.rlo[i] = 0
+            self.rspan[i] = 0xFFFF
+            self.wlo[i] = 0
+            self.wspan[i] = 0xFFFF
+
+    cdef void set_bounds(self, int s) noexcept:
+        """The offsets segment s lets reads and writes use, from its cached descriptor
+        (an offset range rlo..rlo+rspan; none at all is lo = 10000h, span 0)."""
+        cdef uint32_t attr = self.sattr[s]
+        cdef uint32_t limit = self.slimit[s]
+        cdef uint32_t lo = 0
+        cdef uint32_t span = limit
+        if not (self.msw & 1):
+            lo = 0
+            span = 0xFFFF
+        elif not (attr & 0x80):
+            lo = 0x10000            # not present (a null selector): no access at all
+            span = 0
+        elif (attr & 0x0C) == 0x04:
+            # expand-down data: the offsets above the limit
+            if limit >= 0xFFFF:
+                lo = 0x10000
+                span = 0
+            else:
+                lo = limit + 1
+                span = 0xFFFF - lo
+        self.rlo[s] = lo
+        self.rspan[s] = span
+        if (self.msw & 1) and (attr & 0x0A) != 0x02:
+            # code segments and read-only data refuse writes (protected mode only;
+            # code readability is not checked: instruction fetch reads through CS too)
+            lo = 0x10000
+            span = 0
+        self.wlo[s] = lo
+        self.wspan[s] = span
+
+    cdef void pm_raise(self, uint32_t vec, uint32_t err) noexcept:
+        """Fault the current instruction: exec_286 undoes it and delivers vec.  From
+        here on it writes nothing (protected mode sends every write to the slow path,
+        which drops it)."""
+        cdef int i
+        if self.overrun:
+            return
+        self.overrun = 1
+        self.fault_vec = vec
+        self.fault_err = err
+        if self.msw & 1:
+            for i in range(4):
+                self.wlo[i] = 0x10000
+                self.wspan[i] = 0
+
+    cdef uint32_t limit_fault(self, int s) noexcept:
+        # an offset outside the segment: #SS for the stack segment, else #GP
+        self.pm_raise(12 if s == S_SS else 13, 0)
+        return 0
+
+    cdef bint read_desc(self, uint32_t sel) noexcept:
+        """Read the descriptor selected by sel (GDT, or the LDT when TI is set) into
+        d_*; 0 when the selector points past its table's limit."""
+        cdef uint32_t tbase = self.gdt_base
+        cdef uint32_t tlimit = self.gdt_limit
+        cdef uint32_t a
+        if sel & 4:
+            if (self.ldt_sel & 0xFFFC) == 0:
+                return 0
+            tbase = self.ldt_base
+            tlimit = self.ldt_limit
+        if (sel | 7) > tlimit:
+            return 0
+        a = tbase + (sel & 0xFFF8)
+        self.d_addr = a
+        self.d_limit = self.rd16_lin(a)
+        self.d_base = self.rd16_lin(a + 2) | (self.rd8(a + 4) << 16)
+        self.d_attr = self.rd8(a + 5)
+        return 1
+
+    cdef void mark_accessed(self) noexcept:
+        # the 286 sets the descriptor's accessed bit when it loads it
+        if not (self.d_attr & 1):
+            self.d_attr |= 1
+            self.wr8(self.d_addr + 5, self.d_attr)
+
+    cdef void set_cache(self, int s, uint32_t sel) noexcept:
+        """Segment s := sel with the descriptor in d_*, keeping the old cache for
+        exec_286 to put back if the instruction faults."""
+        cdef int bit = 1 << s
+        if not (self.seg_saved & bit):
+            self.seg_saved |= bit
+            self.save_sel[s] = self.sreg[s]
+            self.save_base[s] = self.sbase[s]
+            self.save_limit[s] = self.slimit[s]
+            self.save_attr[s] = self.sattr[s]
+            if s == S_CS:
+                self.save_cpl = self.cpl
+        self.sreg[s] = <uint16_t>sel
+        self.sbase[s] = self.d_base
+        self.slimit[s] = self.d_limit
+        self.sattr[s] = self.d_attr
+        self.set_bounds(s)
+
+    cdef void load_seg_pm(self, int s, uint32_t sel) noexcept:
+        """MOV/POP to a segment register, LDS/LES, and CS for far JMP/CALL/RET and
+        IRET, in protected mode: the checks of the 286 manual's segment-load table."""
+        cdef uint32_t err = sel & 0xFFFC
+        cdef uint32_t rpl = sel & 3
+        cdef uint32_t attr, dpl
+        if self.overrun:
+            return
+        if err == 0:
+            if s == S_CS or s == S_SS:
+                self.pm_raise(13, 0)
+                return
+            # a null selector loads: any access through it faults
+            self.d_base = 0
+            self.d_limit = 0
+            self.d_attr = 0
+            self.set_cache(s, sel)
+            return
+        if not self.read_desc(sel):
+            self.pm_raise(13, err)
+            return
+        attr = self.d_attr
+        dpl = (attr >> 5) & 3
+        if not (attr & 0x10):
+            # a system descriptor: call gates, task gates and TSSs are not modelled
+            self.pm_raise(13, err)
+            return
+        if s == S_CS:
+            if not (attr & 0x08):
+                self.pm_raise(13, err)
+                return
+            if attr & 0x04:                 # conforming: runs at the caller's level
+                if dpl > self.cpl:
+                    self.pm_raise(13, err)
+                    return
+            elif dpl != self.cpl or rpl > self.cpl:
+                # another privilege level (a return outward included): not modelled
+                self.pm_raise(13, err)
+                return
+            if not (attr & 0x80):
+                self.pm_raise(11, err)
+                return
+            self.mark_accessed()
+            self.set_cache(S_CS, err | self.cpl)
+            return
+        if s == S_SS:
+            if rpl != self.cpl or dpl != self.cpl or (attr & 0x0A) != 0x02:
+                self.pm_raise(13, err)      # not writable data at the current level
+                return
+            if not (attr & 0x80):
+                self.pm_raise(12, err)
+                return
+        else:
+            if (attr & 0x0A) == 0x08:       # execute-only code
+                self.pm_raise(13, err)
+                return
+            if (attr & 0x0C) != 0x0C and dpl < (rpl if rpl > self.cpl else self.cpl):
+                self.pm_raise(13, err)      # more privileged than the caller
+                return
+            if not (attr & 0x80):
+                self.pm_raise(11, err)
+                return
+        self.mark_accessed()
+        self.set_cache(s, sel)
+
+    cdef void restore_segs(self) noexcept:
+        """Undo the segment loads of a faulting protected-mode instruction."""
+        cdef int s
+        for s in range(4):
+            if self.seg_saved & (1 << s):
+                self.sreg[s] = <uint16_t>self.save_sel[s]
+                self.sbase[s] = self.save_base[s]
+                self.slimit[s] = self.save_limit[s]
+                self.sattr[s] = self.save_attr[s]
+                if s == S_CS:
+                    self.cpl = self.save_cpl
+            self.set_bounds(s)
+        self.seg_saved = 0
+
+    cdef bint gate_fail(self, uint32_t vec, uint32_t err) noexcept:
+        self.gate_vec = vec
+        self.gate_err = err
+        return 0
+
+    cdef bint pm_gate(self, uint32_t vec, int32_t err) noexcept:
+        """Enter handler vec through its IDT gate, pushing FLAGS, CS, IP and the error
+        code if err >= 0; 0 (gate_vec/gate_err say why) when that faults, before
+        anything changed."""
+        cdef uint32_t gerr = vec * 8 + 2            # the IDT bit with the vector's index
+        cdef uint32_t a, off, sel, acc, attr, dpl, sp, n, i
+        if vec * 8 + 7 > self.idt_limit:
+            return self.gate_fail(13, gerr)
+        a = self.idt_base + vec * 8
+        off = self.rd16_lin(a)
+        sel = self.rd16_lin(a + 2)
+        acc = self.rd8(a + 5)
+        if (acc & 0x1F) != 0x06 and (acc & 0x1F) != 0x07:
+            # only 286 interrupt (6) and trap (7) gates; a task gate is not modelled
+            return self.gate_fail(13, gerr)
+        if not (acc & 0x80):
+            return self.gate_fail(11, gerr)
+        if (sel & 0xFFFC) == 0:
+            return self.gate_fail(13, 0)
+        if not self.read_desc(sel):
+            return self.gate_fail(13, sel & 0xFFFC)
+        attr = self.d_attr
+        dpl = (attr >> 5) & 3
+        if (attr & 0x18) != 0x18 or dpl > self.cpl:
+            return self.gate_fail(13, sel & 0xFFFC)
+        if dpl < self.cpl and not (attr & 0x04):
+            # an inner-level handler takes its stack from the TSS: not modelled
+            return self.gate_fail(13, sel & 0xFFFC)
+        if not (attr & 0x80):
+            return self.gate_fail(11, sel & 0xFFFC)
+        if off > self.d_limit:
+            return self.gate_fail(13, 0)
+        n = 4 if err >= 0 else 3
+        sp = self.r[R_SP] & 0xFFFF
+        for i in range(1, n + 1):
+            if ((sp - 2 * i) & 0xFFFF) - self.wlo[S_SS] >= self.wspan[S_SS]:
+                return self.gate_fail(12, 0)
+        self.mark_accessed()
+        self.push16(self.get_flags())
+        self.push16(self.sreg[S_CS])
+        self.push16(self.ip)
+        if err >= 0:
+            self.push16(<uint32_t>err)
+        self.flags &= ~(TF | 0x4000)                # and NT
+        if (acc & 0x1F) == 0x06:
+            self.flags &= ~IF_                      # an interrupt gate, not a trap gate
+        self.sreg[S_CS] = <uint16_t>((sel & 0xFFFC) | self.cpl)
+        self.sbase[S_CS] = self.d_base
+        self.slimit[S_CS] = self.d_limit
+        self.sattr[S_CS] = self.d_attr
+        self.set_bounds(S_CS)
+        self.ip = off
+        return 1
+
+    cdef void pm_deliver(self, uint32_t vec, int32_t err, bint exc) noexcept:
+        """Deliver interrupt or exception (exc) vec.  A fault on the way is delivered
+        in its place; one during a contributory exception (0, 10-13) is a double
+        fault (8), and one during a double fault shuts the CPU down."""
+        while not self.pm_gate(vec, err):
+            if exc and vec == 8:
+                self.shutdown()
+                return
+            if exc and (vec == 0 or (vec >= 10 and vec <= 13)):
+                vec = 8
+                err = 0
+            else:
+                vec = self.gate_vec
+                err = <int32_t>self.gate_err
+            exc = 1
+
+    cdef void pm_interrupt(self, uint32_t vec) noexcept:
+        if self.in_insn:
+            # INT n, INTO, BOUND, an invalid opcode: the gate's fault is the
+            # instruction's, entered after exec_286 has undone it
+            if not self.pm_gate(vec, -1):
+                self.pm_raise(self.gate_vec, self.gate_err)
+        else:
+            self.pm_deliver(vec, -1, 0)
+
+    cdef void shutdown(self) noexcept:
+        """The 286 stops after a fault it cannot deliver; only NMI or RESET restart
+        it.  An AT's board decodes the shutdown cycle and resets the CPU."""
+        self.halt_flag = 1
+        self.flags &= ~IF_
+        if self.on_shutdown is None:
+            return
+        self.before_py()
+        try:
+            self.on_shutdown()
+        except BaseException:
+            self.py_failed()
+        self.after_py()
 
     # ------------------------------------------------------------------ port I/O
     cdef uint32_t port_in(self, uint32_t port, int w) noexcept:
@@ -640,8 +1000,18 @@ cdef class CPU:
         cdef uint32_t new_ip, new_cs
         if self.overrun:
             return          # the 286 instruction faulted already: INT 13 wins
-        new_ip = self.rd16_lin(vec * 4)
-        new_cs = self.rd16_lin(vec * 4 + 2)
+        if self.msw & 1:
+            self.pm_interrupt(vec)
+            return
+        if vec * 4 + 3 > self.idt_limit:
+            # 286 real mode after LIDT: a vector past the limit is a double fault,
+            # and one that cannot be delivered shuts the CPU down
+            if vec == 8 or 8 * 4 + 3 > self.idt_limit:
+                self.shutdown()
+                return
+            vec = 8
+        new_ip = self.rd16_lin(self.idt_base + vec * 4)
+        new_cs = self.rd16_lin(self.idt_base + vec * 4 + 2)
         self.push16(self.get_flags())
         self.flags &= ~(IF_ | TF)
         self.push16(self.sreg[S_CS])
@@ -893,8 +1263,9 @@ cdef class CPU:
                 if not first and self.cyc + 1 >= self.stop_at:
                     self.ip = self.insn_ip      # time is up: resume it whole later
                     return 0
-                if base >= 0xA4 and not self.string_slow and not self.irq_waiting() \
-                        and self.string_block(base, w, first):
+                # (protected mode goes element by element: the blocks know no segment limits)
+                if base >= 0xA4 and not self.string_slow and not (self.msw & 1) \
+                        and not self.irq_waiting() and self.string_block(base, w, first):
                     first = 0
                     if (base == 0xA6 or base == 0xAE) and ((self.flags & ZF) != 0) != (self.rep == 0xF3):
                         return 0
@@ -953,6 +1324,12 @@ cdef class CPU:
                     a = self.rds8(self.src_seg(), si)
                 self.port_out(self.r[R_DX] & 0xFFFF, a, w)
                 self.set_r16(R_SI, si + step)
+            if self.overrun and (self.msw & 1):
+                # protected mode: the fault names this element; those before it are
+                # done (exec_pm keeps SI, DI and CX) and the REP resumes with it
+                self.set_r16(R_SI, si)
+                self.set_r16(R_DI, di)
+                return 0
             if not rep:
                 return 0
             if self.overrun:
@@ -1125,6 +1502,8 @@ cdef class CPU:
             if op == 0x17:
                 self.shadow = 1
         elif op == 0x0F:
+            if self.cpu_model == M_80286:
+                return self.exec_0f()
             if self.cpu_model >= M_80186:
                 return self.undefined()
             self.load_seg(S_CS, self.pop16())       # POP CS, 8086 only
@@ -1403,6 +1782,8 @@ cdef class CPU:
         cdef uint16_t sregs[4]
         cdef uint32_t saved_r[8]
         cdef uint32_t saved_flags = self.flags
+        if self.msw & 1:
+            return self.exec_pm()
         for i in range(8):
             saved_r[i] = self.r[i]
         for i in range(4):
@@ -1429,6 +1810,56 @@ cdef class CPU:
             self.fault(13)
             return 0
         return r
+
+    cdef int exec_pm(self) noexcept:
+        """exec_286 in protected mode: a fault undoes the instruction (registers,
+        segment caches, FLAGS; memory it wrote before the fault stays; a string
+        instruction keeps the elements it finished) and enters its handler through
+        the IDT, returning to the instruction."""
+        cdef int i, r
+        cdef uint32_t saved_r[8]
+        cdef uint32_t saved_flags = self.flags
+        cdef uint32_t cs_sel = self.sreg[S_CS]
+        cdef uint32_t cs_limit = self.slimit[S_CS]
+        for i in range(8):
+            saved_r[i] = self.r[i]
+        if self.ip > cs_limit:
+            self.pm_deliver(13, 0, 1)       # execution ran off the end of CS
+            return 0
+        self.overrun = 0
+        self.string_fault = 0
+        self.nfetch = 0
+        self.in_insn = 1
+        r = self.exec_one()
+        self.in_insn = 0
+        self.cs_limit_check(cs_sel, cs_limit)
+        if self.nfetch > 10:
+            self.pm_raise(13, 0)            # longer than ten bytes, as in real mode
+        if self.overrun:
+            self.overrun = 0
+            for i in range(8):
+                if not (self.string_fault and (i == R_SI or i == R_DI or i == R_CX)):
+                    self.r[i] = saved_r[i]
+            self.restore_segs()
+            self.flags = saved_flags
+            self.halt_flag = 0
+            self.ip = self.insn_ip
+            self.pm_deliver(self.fault_vec, <int32_t>self.fault_err, 1)
+            return 0
+        self.seg_saved = 0                  # set_cache saves afresh next instruction
+        return r
+
+    cdef void cs_limit_check(self, uint32_t cs_sel, uint32_t cs_limit) noexcept:
+        """Protected mode: an instruction whose bytes run past the limit of its code
+        segment (cs_sel, cs_limit), or that jumps past the limit of its target,
+        raises #GP(0); checked after it ran, so the bytes past the limit were read
+        and any memory write it made stays.  Falling through to the byte after the
+        limit faults on the next instruction."""
+        cdef uint32_t end = self.insn_ip + self.nfetch     # unwrapped, past the last byte
+        if end - 1 > cs_limit:
+            self.pm_raise(13, 0)
+        elif self.ip > self.slimit[S_CS] and (self.ip != end or self.sreg[S_CS] != cs_sel):
+            self.pm_raise(13, 0)
 
     cdef int ret_near(self, bint imm) noexcept:
         cdef uint32_t n = self.fetch16() if imm else 0
@@ -1587,6 +2018,157 @@ cdef class CPU:
             return self.undefined()
         return 0
 
+    # ------------------------------------------------------------------ 80286 0F xx
+    cdef int exec_0f(self) noexcept:
+        """The 286's two-byte opcodes.  The system instructions that only make sense
+        with descriptors (0F 00, LAR, LSL) are invalid opcodes in real mode, as on
+        the chip; LOADALL (0F 05) is left undefined."""
+        cdef uint32_t op = self.fetch8()
+        cdef bint pm = self.msw & 1
+        if op == 0x01:
+            self.modrm()
+            return self.sys_grp7()
+        if op == 0x06:                              # CLTS
+            if pm and self.cpl != 0:
+                self.pm_raise(13, 0)
+                return 0
+            self.msw &= ~8
+            return 0
+        if not pm or op > 0x03:
+            return self.undefined()
+        self.modrm()
+        if op == 0x00:
+            return self.sys_grp6()
+        return self.lar_lsl(op == 0x03)
+
+    cdef int sys_grp7(self) noexcept:
+        """0F 01: SGDT, SIDT, LGDT, LIDT (24-bit bases), SMSW, LMSW."""
+        cdef int op = self.reg_
+        cdef uint32_t limit, base, v
+        if op == 4:                                 # SMSW: bits 4-15 read as ones
+            self.set_rm16(0xFFF0 | self.msw)
+            return 0
+        if op == 5 or op == 7 or (op < 4 and self.mod_ == 3):
+            return self.undefined()
+        if op != 0 and op != 1 and (self.msw & 1) and self.cpl != 0:
+            self.pm_raise(13, 0)                    # LGDT, LIDT, LMSW need CPL 0
+            return 0
+        if op == 6:                                 # LMSW: PE can be set, not cleared
+            v = self.rm16()
+            if self.overrun:
+                return 0
+            self.msw = (self.msw & 1) | (v & 0xF)
+            if self.msw & 1:
+                self.flags_keep = 0x7FD5            # IOPL and NT exist in protected mode
+            return 0
+        if op <= 1:                                 # SGDT, SIDT
+            limit = self.gdt_limit if op == 0 else self.idt_limit
+            base = self.gdt_base if op == 0 else self.idt_base
+            self.wrs16(self.ea_seg, self.ea_off, limit)
+            self.wrs16(self.ea_seg, (self.ea_off + 2) & 0xFFFF, base & 0xFFFF)
+            # the 286 stores FFh in the base's unused top byte
+            self.wrs16(self.ea_seg, (self.ea_off + 4) & 0xFFFF, 0xFF00 | (base >> 16))
+            return 0
+        limit = self.rds16(self.ea_seg, self.ea_off)    # LGDT, LIDT
+        base = self.rds16(self.ea_seg, (self.ea_off + 2) & 0xFFFF)
+        base |= self.rds8(self.ea_seg, (self.ea_off + 4) & 0xFFFF) << 16
+        if self.overrun:
+            return 0
+        if op == 2:
+            self.gdt_limit = limit
+            self.gdt_base = base
+        else:
+            self.idt_limit = limit
+            self.idt_base = base
+        return 0
+
+    cdef int sys_grp6(self) noexcept:
+        """0F 00 in protected mode: SLDT, STR, LLDT, LTR, VERR, VERW."""
+        cdef int op = self.reg_
+        cdef uint32_t sel, err
+        if op == 0:
+            self.set_rm16(self.ldt_sel)
+            return 0
+        if op == 1:
+            self.set_rm16(self.tr_sel)
+            return 0
+        if op == 4 or op == 5:
+            sel = self.rm16()
+            self.flags &= ~ZF
+            if self.accessible(sel, op == 5):
+                self.flags |= ZF
+            return 0
+        if op > 5:
+            return self.undefined()
+        if self.cpl != 0:
+            self.pm_raise(13, 0)
+            return 0
+        sel = self.rm16()
+        if self.overrun:
+            return 0
+        err = sel & 0xFFFC
+        if op == 2 and err == 0:                    # LLDT 0: no LDT
+            self.ldt_sel = sel
+            self.ldt_base = 0
+            self.ldt_limit = 0
+            return 0
+        if err == 0 or (sel & 4) or not self.read_desc(sel):
+            self.pm_raise(13, err)
+            return 0
+        # LLDT wants an LDT descriptor (type 2), LTR an available 286 TSS (type 1)
+        if (self.d_attr & 0x1F) != (0x02 if op == 2 else 0x01):
+            self.pm_raise(13, err)
+            return 0
+        if not (self.d_attr & 0x80):
+            self.pm_raise(11, err)
+            return 0
+        if op == 2:
+            self.ldt_sel = sel
+            self.ldt_base = self.d_base
+            self.ldt_limit = self.d_limit
+        else:
+            self.wr8(self.d_addr + 5, self.d_attr | 0x02)     # the TSS is busy now
+            self.tr_sel = sel
+            self.tr_base = self.d_base
+            self.tr_limit = self.d_limit
+        return 0
+
+    cdef bint accessible(self, uint32_t sel, bint write) noexcept:
+        """VERR/VERW: may the current level read (write) through sel?"""
+        cdef uint32_t attr, dpl, rpl = sel & 3
+        if (sel & 0xFFFC) == 0 or not self.read_desc(sel):
+            return 0
+        attr = self.d_attr
+        dpl = (attr >> 5) & 3
+        if not (attr & 0x10):
+            return 0
+        if (attr & 0x0C) != 0x0C and dpl < (rpl if rpl > self.cpl else self.cpl):
+            return 0
+        if write:
+            return (attr & 0x0A) == 0x02            # writable data
+        return (attr & 0x0A) != 0x08                # data or readable code
+
+    cdef int lar_lsl(self, bint lsl) noexcept:
+        """LAR (access byte into the high byte) and LSL (the limit): ZF says whether
+        the descriptor is visible at the current level."""
+        cdef uint32_t sel = self.rm16()
+        cdef uint32_t attr, dpl, rpl = sel & 3, typ
+        cdef bint ok = 0
+        if (sel & 0xFFFC) != 0 and self.read_desc(sel):
+            attr = self.d_attr
+            dpl = (attr >> 5) & 3
+            typ = attr & 0x1F
+            if typ & 0x10:
+                ok = (attr & 0x0C) == 0x0C or dpl >= (rpl if rpl > self.cpl else self.cpl)
+            elif typ >= 1 and typ <= (3 if lsl else 7):
+                # TSSs and the LDT; LAR also sees the gates
+                ok = dpl >= (rpl if rpl > self.cpl else self.cpl)
+        self.flags &= ~ZF
+        if ok and not self.overrun:
+            self.flags |= ZF
+            self.set_r16(self.reg_, self.d_limit if lsl else (self.d_attr << 8))
+        return 0
+
     # ------------------------------------------------------------------ the loop
     cdef int boundary(self) noexcept:
         """Interrupts at an instruction boundary: 1 if an interrupt was entered."""
@@ -1736,6 +2318,13 @@ cdef class CPU:
             self.set_r8(_R8.index(name), value & 0xFF)
         elif name in _SREG:
             self.load_seg(_SREG.index(name), value & 0xFFFF)
+            if self.overrun:
+                # protected mode: the descriptor check refused it; nothing changed
+                self.overrun = 0
+                self.restore_segs()
+                raise ValueError(f"{name} = {value:#06x}: error code {self.fault_err:#06x} "
+                                 f"(exception {self.fault_vec})")
+            self.seg_saved = 0
         elif name == "ip":
             self.ip = value & 0xFFFF
         elif name == "flags":
@@ -1756,6 +2345,8 @@ cdef class CPU:
             self.intack = value
             owner = getattr(value, "__self__", None)
             self.pic = owner if isinstance(owner, DualPIC) and value == owner.acknowledge else None
+        elif name == "on_shutdown":
+            self.on_shutdown = value
         elif name == "halted":
             self.halt_flag = bool(value)
         elif name == "instructions":
@@ -1799,6 +2390,10 @@ cdef class CPU:
             "shadow": self.shadow,
             "instructions": self.n_instr,
             "breakpoints": [self.brk[i] for i in range(self.nbrk)],
+            "pm": {"msw": self.msw, "cpl": self.cpl,
+                   "gdtr": [self.gdt_base, self.gdt_limit], "idtr": [self.idt_base, self.idt_limit],
+                   "ldtr": [self.ldt_sel, self.ldt_base, self.ldt_limit],
+                   "tr": [self.tr_sel, self.tr_base, self.tr_limit]},
         }
 
     def set_state(self, state):
@@ -1827,5 +2422,15 @@ cdef class CPU:
             self.nbrk = len(bp)
             for i in range(self.nbrk):
                 self.brk[i] = bp[i]
-        except (KeyError, IndexError, TypeError, OverflowError) as e:
+            pm = state["pm"]
+            self.msw = pm["msw"]
+            self.cpl = pm["cpl"]
+            self.gdt_base, self.gdt_limit = pm["gdtr"]
+            self.idt_base, self.idt_limit = pm["idtr"]
+            self.ldt_sel, self.ldt_base, self.ldt_limit = pm["ldtr"]
+            self.tr_sel, self.tr_base, self.tr_limit = pm["tr"]
+            self.flags_keep = 0x7FD5 if self.msw & 1 else 0x0FD5
+            for i in range(4):
+                self.set_bounds(i)
+        except (KeyError, IndexError, TypeError, OverflowError, ValueError) as e:
             raise StateError(f"cpu: bad state ({e})") from None

@@ -95,13 +95,8 @@ def test_cpu_reset_resumes_through_cmos_shutdown_codes(program, tmp_path, cpu):
 
 # An 8086 or 80186 has no memory above 1 MiB, nor a 286 with 640K: AH=87h answers
 # 86h ("function not supported", as the PC/XT BIOS does for AT-only functions)
-# with CF set, leaves the registers alone and moves nothing.  pyvmm's 80286 model
-# runs real mode only (SMSW, LMSW and LGDT raise INT 6), so POST finds that it
-# cannot enter protected mode and AH=87h answers the same there even with
-# extended memory; the copy itself, through protected mode, is checked under QEMU
-# (test_services_qemu.py).
-@pytest.mark.parametrize("cpu, memory", [("8086", 640), ("80186", 640), ("80286", 640),
-                                         ("80286", 2048)])
+# with CF set, leaves the registers alone and moves nothing.
+@pytest.mark.parametrize("cpu, memory", [("8086", 640), ("80186", 640), ("80286", 640)])
 def test_block_move_unsupported_answers_86h(program, tmp_path, cpu, memory):
     with boot(program, tmp_path, BLOCK_MOVE, "DONE", cpu=cpu, memory=memory) as m:
         results = checks(m.board.log)
@@ -110,6 +105,20 @@ def test_block_move_unsupported_answers_86h(program, tmp_path, cpu, memory):
                      "bm_ticks", "bm_nothing_moved"):
             assert results.get(name) == "ok", (name, m.board.log)
         assert m.post.post_history.count(0x01) == 1
+
+
+# A 286 with extended memory copies in protected mode and comes back through the
+# AT's CPU reset (shutdown code 09h), once per call: the data arrives, and the
+# registers, PIC masks and A20 are as the caller left them.
+def test_block_move_on_the_286_copies_through_protected_mode(program, tmp_path):
+    with boot(program, tmp_path, BLOCK_MOVE, "DONE", cpu="80286", memory=2048) as m:
+        results = checks(m.board.log)
+        assert "bm ah=00 cf=0" in m.board.log, m.board.log
+        for name in ("bm_registers", "bm_pic_masks", "bm_a20_kept", "bm_shutdown_code_cleared",
+                     "bm_ticks", "bm_data", "bm_a20_on_kept", "bm_pic_masks_2"):
+            assert results.get(name) == "ok", (name, m.board.log)
+        codes = m.post.post_history         # 01h at every reset, 02h (DMA set-up) only once
+        assert codes.count(0x01) == 3 and codes.count(0x02) == 1, codes
 
 
 # -- INT 1Ah AH=06h/07h -------------------------------------------------------------
