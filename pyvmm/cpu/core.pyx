@@ -70,6 +70,16 @@ cdef enum:
     ARITH = 0x08D5      # OF SF ZF AF PF CF
 
 cdef enum:
+    # lazy flags: the last flag-setting ALU operation, its arithmetic flags not yet
+    # computed (lf_op == LF_NONE: the ARITH bits of self.flags are current)
+    LF_NONE = 0
+    LF_ADD = 1          # ADD/ADC: lf_res = a + b + carry-in, unmasked
+    LF_SUB = 2          # SUB/SBB/CMP/NEG: lf_res = a - b - carry-in
+    LF_LOGIC = 3        # AND/OR/XOR/TEST: CF, OF, AF clear
+    LF_INC = 4          # INC: as ADD of 1, CF (current in self.flags) kept
+    LF_DEC = 5          # DEC: as SUB of 1, CF kept
+
+cdef enum:
     # register numbers as the ModRM byte encodes them
     R_AX = 0
     R_CX = 1
@@ -119,7 +129,9 @@ cdef class CPU:
     cdef uint32_t slimit[4]
     cdef uint32_t sattr[4]
     cdef uint32_t ip
-    cdef uint32_t flags
+    cdef uint32_t flags         # ARITH bits stale while lf_op != LF_NONE: read via fl()
+    cdef int lf_op
+    cdef uint32_t lf_a, lf_b, lf_c, lf_res, lf_mask
     cdef int cpu_model
     cdef uint32_t flags_fixed   # bits that read as one
     cdef uint32_t flags_keep    # bits POPF/IRET can change
@@ -227,6 +239,7 @@ cdef class CPU:
             self.flags_fixed = 0xF002
         self.flags_keep = 0x0FD5
         self.flags = self.flags_fixed
+        self.lf_op = LF_NONE
         self.halt_flag = 0
         self.nmi_pending = 0
         self.trap_pending = 0
@@ -414,10 +427,71 @@ cdef class CPU:
         return v
 
     cdef inline uint32_t get_flags(self) noexcept:
-        return (self.flags & self.flags_keep) | self.flags_fixed
+        return (self.fl() & self.flags_keep) | self.flags_fixed
 
     cdef inline void set_flags(self, uint32_t v) noexcept:
+        self.lf_op = LF_NONE
         self.flags = (v & self.flags_keep) | self.flags_fixed
+
+    # ------------------------------------------------------------------ lazy flags
+    # ALU operations record their operands; the six arithmetic flags are computed
+    # only when something reads them.  Everything that reads or partly updates the
+    # ARITH bits goes through fl()/sync_flags() first (IF, TF, DF are always current).
+    cdef void materialise(self) noexcept:
+        cdef uint32_t a = self.lf_a
+        cdef uint32_t b = self.lf_b
+        cdef uint32_t res = self.lf_res
+        cdef uint32_t mask = self.lf_mask
+        cdef uint32_t sign = (mask >> 1) + 1
+        cdef int op = self.lf_op
+        cdef uint32_t f = self.flags & ~ARITH
+        if op == LF_ADD or op == LF_INC:
+            if op == LF_INC:
+                f |= self.flags & CF
+            elif res > mask:
+                f |= CF
+            if (res ^ a) & (res ^ b) & sign:
+                f |= OF
+        elif op == LF_SUB or op == LF_DEC:
+            if op == LF_DEC:
+                f |= self.flags & CF
+            elif <uint64_t>b + self.lf_c > a:
+                f |= CF
+            if (a ^ b) & (a ^ res) & sign:
+                f |= OF
+        if op != LF_LOGIC:
+            f |= (a ^ b ^ res) & AF
+        res &= mask
+        if res & sign:
+            f |= SF
+        if res == 0:
+            f |= ZF
+        self.flags = f | parity(res)
+        self.lf_op = LF_NONE
+
+    cdef inline void sync_flags(self) noexcept:
+        if self.lf_op != LF_NONE:
+            self.materialise()
+
+    cdef inline uint32_t fl(self) noexcept:
+        if self.lf_op != LF_NONE:
+            self.materialise()
+        return self.flags
+
+    cdef inline uint32_t lazy_cf(self) noexcept:
+        cdef int op = self.lf_op
+        if op == LF_ADD:
+            return self.lf_res > self.lf_mask
+        if op == LF_SUB:
+            return <uint64_t>self.lf_b + self.lf_c > self.lf_a
+        if op == LF_LOGIC:
+            return 0
+        return self.flags & CF
+
+    cdef inline bint lazy_zf(self) noexcept:
+        if self.lf_op == LF_NONE:
+            return (self.flags & ZF) != 0
+        return (self.lf_res & self.lf_mask) == 0
 
     # ------------------------------------------------------------------ ModRM
     cdef inline void modrm(self) noexcept:
@@ -512,66 +586,63 @@ cdef class CPU:
             f |= ZF
         self.flags = f | parity(res)
 
-    cdef uint32_t alu(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+    cdef uint32_t alu_lazy(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+        """ADD OR ADC SBB AND SUB XOR CMP (op 0-7) on masked a, b; flags stay lazy."""
         cdef uint32_t mask = 0xFFFF if w else 0xFF
-        cdef uint32_t sign = 0x8000 if w else 0x80
-        cdef uint32_t res, c, f
-        if op == 0 or op == 2:          # ADD, ADC
-            c = (self.flags & CF) if op == 2 else 0
-            res = a + b + c
-            f = self.flags & ~ARITH
-            if res > mask:
-                f |= CF
-            f |= (a ^ b ^ res) & AF
-            if (res ^ a) & (res ^ b) & sign:
-                f |= OF
-            self.flags = f
-            self.szp(res, w)
-            return res & mask
-        if op == 3 or op == 5 or op == 7:    # SBB, SUB, CMP
-            c = (self.flags & CF) if op == 3 else 0
-            res = a - b - c
-            f = self.flags & ~ARITH
-            if <uint64_t>b + c > a:
-                f |= CF
-            f |= (a ^ b ^ res) & AF
-            if (a ^ b) & (a ^ res) & sign:
-                f |= OF
-            self.flags = f
-            self.szp(res, w)
-            return res & mask
-        if op == 1:
-            res = a | b
-        elif op == 4:
-            res = a & b
+        cdef uint32_t res, c = 0
+        if op == 1 or op == 4 or op == 6:
+            if op == 1:
+                res = a | b
+            elif op == 4:
+                res = a & b
+            else:
+                res = a ^ b
+            self.lf_op = LF_LOGIC
         else:
-            res = a ^ b
-        self.flags &= ~ARITH
-        self.szp(res, w)
+            if op == 2 or op == 3:
+                c = self.lazy_cf()
+            if op <= 2:
+                res = a + b + c
+                self.lf_op = LF_ADD
+            else:
+                res = a - b - c
+                self.lf_op = LF_SUB
+            self.lf_a = a
+            self.lf_b = b
+            self.lf_c = c
+        self.lf_res = res
+        self.lf_mask = mask
         return res & mask
 
+    cdef uint32_t alu(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+        """alu_lazy with the flags computed at once (string instructions test ZF)."""
+        cdef uint32_t res = self.alu_lazy(op, a, b, w)
+        self.materialise()
+        return res
+
     cdef uint32_t incdec(self, uint32_t a, int dec, int w) noexcept:
-        cdef uint32_t sign = 0x8000 if w else 0x80
+        cdef uint32_t mask = 0xFFFF if w else 0xFF
         cdef uint32_t res
-        cdef uint32_t f = self.flags & ~(ARITH & ~CF)
+        if self.lf_op != LF_INC and self.lf_op != LF_DEC:
+            # INC/DEC keep CF: make it current in self.flags
+            self.flags = (self.flags & ~CF) | self.lazy_cf()
         if dec:
             res = a - 1
-            if (a ^ 1) & (a ^ res) & sign:
-                f |= OF
+            self.lf_op = LF_DEC
         else:
             res = a + 1
-            if (res ^ a) & (res ^ 1) & sign:
-                f |= OF
-        f |= (a ^ 1 ^ res) & AF
-        self.flags = f
-        self.szp(res, w)
-        return res & (0xFFFF if w else 0xFF)
+            self.lf_op = LF_INC
+        self.lf_a = a
+        self.lf_b = 1
+        self.lf_res = res
+        self.lf_mask = mask
+        return res & mask
 
     cdef uint32_t shift(self, int op, uint32_t v, uint32_t count, int w) noexcept:
         cdef uint32_t bits = 16 if w else 8
         cdef uint32_t mask = 0xFFFF if w else 0xFF
         cdef uint32_t top = 0x8000 if w else 0x80
-        cdef uint32_t cf = self.flags & CF
+        cdef uint32_t cf
         cdef uint32_t prev = v
         cdef uint32_t i, f
         if self.cpu_model >= M_80186:
@@ -580,6 +651,11 @@ cdef class CPU:
                 op = 4      # /6 is SHL on the 186 and later
         if count == 0:
             return v
+        if op >= 4:
+            self.lf_op = LF_NONE    # SHL/SHR/SETMO/SAR set all six flags below
+        else:
+            self.sync_flags()       # rotates keep SF ZF AF PF, RCL/RCR read CF
+        cf = self.flags & CF
         for i in range(count):
             prev = v
             if op == 0:
@@ -686,17 +762,18 @@ cdef class CPU:
 
     # ------------------------------------------------------------------ helpers
     cdef inline bint cond(self, int c) noexcept:
-        cdef uint32_t f = self.flags
+        cdef uint32_t f
         cdef bint v
         c &= 0xF
+        if c >> 1 == 1:
+            return (self.lazy_cf() != 0) ^ (c & 1)
+        if c >> 1 == 2:
+            return self.lazy_zf() ^ (c & 1)
+        if c >> 1 == 3:
+            return ((self.lazy_cf() != 0) or self.lazy_zf()) ^ (c & 1)
+        f = self.fl()
         if c >> 1 == 0:
             v = (f & OF) != 0
-        elif c >> 1 == 1:
-            v = (f & CF) != 0
-        elif c >> 1 == 2:
-            v = (f & ZF) != 0
-        elif c >> 1 == 3:
-            v = (f & (CF | ZF)) != 0
         elif c >> 1 == 4:
             v = (f & SF) != 0
         elif c >> 1 == 5:
@@ -823,13 +900,14 @@ cdef class CPU:
         if op == 0 or op == 1:          # TEST rm, imm (/1 is an alias on the 8086)
             v = self.rmw(w)
             a = self.fetch16() if w else self.fetch8()
-            self.alu(4, v, a, w)
+            self.alu_lazy(4, v, a, w)
         elif op == 2:
             self.set_rmw(w, ~self.rmw(w))
         elif op == 3:
             v = self.rmw(w)
-            self.set_rmw(w, self.alu(5, 0, v, w))
+            self.set_rmw(w, self.alu_lazy(5, 0, v, w))
         elif op == 4:                   # MUL
+            self.sync_flags()           # AF is kept
             v = self.rmw(w)
             if w:
                 res = (self.r[R_AX] & 0xFFFF) * v
@@ -847,6 +925,7 @@ cdef class CPU:
             if self.cpu_model <= M_8088:
                 self.flags &= ~ZF
         elif op == 5:                   # IMUL
+            self.sync_flags()
             v = self.rmw(w)
             if w:
                 sa = <int16_t>(self.r[R_AX] & 0xFFFF)
@@ -949,19 +1028,19 @@ cdef class CPU:
             if (op & 7) < 4:
                 self.modrm()
                 if op & 2:
-                    v = self.alu(i, self.regw(w, self.reg_), self.rmw(w), w)
+                    v = self.alu_lazy(i, self.regw(w, self.reg_), self.rmw(w), w)
                     if i != 7:
                         self.set_regw(w, self.reg_, v)
                 else:
-                    v = self.alu(i, self.rmw(w), self.regw(w, self.reg_), w)
+                    v = self.alu_lazy(i, self.rmw(w), self.regw(w, self.reg_), w)
                     if i != 7:
                         self.set_rmw(w, v)
             elif w:
-                v = self.alu(i, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+                v = self.alu_lazy(i, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
                 if i != 7:
                     self.set_r16(R_AX, v)
             else:
-                v = self.alu(i, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+                v = self.alu_lazy(i, self.r[R_AX] & 0xFF, self.fetch8(), 0)
                 if i != 7:
                     self.set_r8(0, v)
             return 0
@@ -1012,13 +1091,13 @@ cdef class CPU:
                 b = (<uint32_t><int32_t><int8_t>self.fetch8()) & 0xFFFF
             else:
                 b = self.fetch8()
-            v = self.alu(self.reg_, v, b, w)
+            v = self.alu_lazy(self.reg_, v, b, w)
             if self.reg_ != 7:
                 self.set_rmw(w, v)
         elif op == 0x84 or op == 0x85:
             w = op & 1
             self.modrm()
-            self.alu(4, self.rmw(w), self.regw(w, self.reg_), w)
+            self.alu_lazy(4, self.rmw(w), self.regw(w, self.reg_), w)
         elif op == 0x86 or op == 0x87:
             w = op & 1
             self.modrm()
@@ -1080,7 +1159,7 @@ cdef class CPU:
         elif op == 0x9D:
             self.set_flags(self.pop16())
         elif op == 0x9E:
-            self.flags = (self.flags & ~0xD5) | ((self.r[R_AX] >> 8) & 0xD5)
+            self.flags = (self.fl() & ~0xD5) | ((self.r[R_AX] >> 8) & 0xD5)
         elif op == 0x9F:
             self.set_r8(4, self.get_flags() & 0xFF)
         elif op in (0xA0, 0xA1, 0xA2, 0xA3):
@@ -1098,9 +1177,9 @@ cdef class CPU:
         elif op in (0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF):
             return self.string_op(op)
         elif op == 0xA8:
-            self.alu(4, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+            self.alu_lazy(4, self.r[R_AX] & 0xFF, self.fetch8(), 0)
         elif op == 0xA9:
-            self.alu(4, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+            self.alu_lazy(4, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
         elif op in (0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7):
             self.set_r8(op & 7, self.fetch8())
         elif op in (0xB8, 0xB9, 0xBA, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF):
@@ -1143,7 +1222,7 @@ cdef class CPU:
         elif op == 0xCD:
             self.interrupt(self.fetch8())
         elif op == 0xCE:
-            if self.flags & OF:
+            if self.fl() & OF:
                 self.interrupt(4)
         elif op == 0xCF:
             self.ip = self.pop16()
@@ -1156,6 +1235,7 @@ cdef class CPU:
             b = (self.r[R_CX] & 0xFF) if op & 2 else 1
             self.set_rmw(w, self.shift(self.reg_, v, b, w))
         elif op == 0xD4:                            # AAM
+            self.sync_flags()
             b = self.fetch8()
             if b == 0:
                 # the 8086 leaves the flags of a zero result before trapping
@@ -1171,10 +1251,10 @@ cdef class CPU:
             b = self.fetch8()
             a = self.r[R_AX] & 0xFFFF
             # the 8086 adds AH*imm to AL as a byte ADD, setting flags like one
-            self.alu(0, a & 0xFF, ((a >> 8) * b) & 0xFF, 0)
+            self.alu_lazy(0, a & 0xFF, ((a >> 8) * b) & 0xFF, 0)
             self.set_r16(R_AX, ((a & 0xFF) + (a >> 8) * b) & 0xFF)
         elif op == 0xD6:                            # SALC
-            self.set_r8(0, 0xFF if self.flags & CF else 0)
+            self.set_r8(0, 0xFF if self.lazy_cf() else 0)
         elif op == 0xD7:                            # XLAT
             self.set_r8(0, self.rds8(self.src_seg(), (self.r[R_BX] + (self.r[R_AX] & 0xFF)) & 0xFFFF))
         elif op in (0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF):
@@ -1183,9 +1263,9 @@ cdef class CPU:
             v = (self.r[R_CX] - 1) & 0xFFFF
             self.set_r16(R_CX, v)
             if op == 0xE0:
-                self.jump_rel8(v != 0 and (self.flags & ZF) == 0)
+                self.jump_rel8(v != 0 and not self.lazy_zf())
             elif op == 0xE1:
-                self.jump_rel8(v != 0 and (self.flags & ZF) != 0)
+                self.jump_rel8(v != 0 and self.lazy_zf())
             else:
                 self.jump_rel8(v != 0)
         elif op == 0xE3:
@@ -1222,14 +1302,14 @@ cdef class CPU:
             self.halt_flag = 1
             return X_HLT
         elif op == 0xF5:
-            self.flags ^= CF
+            self.flags = self.fl() ^ CF
         elif op == 0xF6 or op == 0xF7:
             self.modrm()
             self.grp3(op & 1)
         elif op == 0xF8:
-            self.flags &= ~CF
+            self.flags = self.fl() & ~CF
         elif op == 0xF9:
-            self.flags |= CF
+            self.flags = self.fl() | CF
         elif op == 0xFA:
             self.flags &= ~IF_
         elif op == 0xFB:
@@ -1251,6 +1331,13 @@ cdef class CPU:
         cdef uint16_t sregs[4]
         cdef uint32_t saved_r[8]
         cdef uint32_t saved_flags = self.flags
+        cdef int saved_lf_op = self.lf_op
+        cdef uint32_t saved_lf[5]
+        saved_lf[0] = self.lf_a
+        saved_lf[1] = self.lf_b
+        saved_lf[2] = self.lf_c
+        saved_lf[3] = self.lf_res
+        saved_lf[4] = self.lf_mask
         for i in range(8):
             saved_r[i] = self.r[i]
         for i in range(4):
@@ -1273,6 +1360,12 @@ cdef class CPU:
             for i in range(4):
                 self.load_seg(i, sregs[i])
             self.flags = saved_flags
+            self.lf_op = saved_lf_op
+            self.lf_a = saved_lf[0]
+            self.lf_b = saved_lf[1]
+            self.lf_c = saved_lf[2]
+            self.lf_res = saved_lf[3]
+            self.lf_mask = saved_lf[4]
             self.halt_flag = 0
             self.fault(13)
             return 0
@@ -1294,7 +1387,7 @@ cdef class CPU:
     cdef void decimal_adjust(self, bint sub) noexcept:
         """DAA/DAS as the 8086 does them."""
         cdef uint32_t al = self.r[R_AX] & 0xFF
-        cdef uint32_t old_af = self.flags & AF
+        cdef uint32_t old_af = self.fl() & AF
         cdef uint32_t old_cf = self.flags & CF
         cdef uint32_t f = self.flags & ~(CF | AF | OF)
         cdef uint32_t v = al
@@ -1318,7 +1411,7 @@ cdef class CPU:
     cdef void ascii_adjust(self, bint sub) noexcept:
         cdef uint32_t al = self.r[R_AX] & 0xFF
         cdef uint32_t ah = (self.r[R_AX] >> 8) & 0xFF
-        cdef uint32_t f = self.flags & ~(CF | AF)
+        cdef uint32_t f = self.fl() & ~(CF | AF)
         if (al & 0xF) > 9 or (self.flags & AF):
             if sub:
                 al = (al - 6) & 0xFF
@@ -1410,6 +1503,7 @@ cdef class CPU:
                 sb = <int8_t>self.fetch8()
             q = sa * sb
             self.set_r16(self.reg_, <uint32_t>q)
+            self.sync_flags()
             self.flags &= ~(CF | OF)
             if q != <int16_t>q:
                 self.flags |= CF | OF
@@ -1635,7 +1729,7 @@ cdef class CPU:
             "slimit": [self.slimit[i] for i in range(4)],
             "sattr": [self.sattr[i] for i in range(4)],
             "ip": self.ip,
-            "flags": self.flags,
+            "flags": self.fl(),
             "halted": bool(self.halt_flag),
             "intr": bool(self.intr_line),
             "nmi_pending": bool(self.nmi_pending),
@@ -1661,6 +1755,7 @@ cdef class CPU:
                 self.sattr[i] = state["sattr"][i]
             self.ip = state["ip"]
             self.flags = state["flags"]
+            self.lf_op = LF_NONE
             self.halt_flag = state["halted"]
             self.intr_line = state["intr"]
             self.nmi_pending = state["nmi_pending"]
