@@ -115,6 +115,22 @@ _SREG = ("es", "cs", "ss", "ds")
 _REGNAMES = frozenset(_R16 + _R32 + _R8 + _SREG + ("ip", "flags"))
 
 
+# ModRM memory forms by r/m: offset = r[EA_BASE] + r[EA_INDEX] (+ disp), where
+# register R_ZERO always reads 0; the default segment (mod 0, r/m 6 is [disp16] in DS)
+cdef enum:
+    R_ZERO = 8
+cdef uint8_t EA_BASE[8]
+cdef uint8_t EA_INDEX[8]
+cdef uint8_t EA_SEG[8]
+EA_BASE[:] = [R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX]
+EA_INDEX[:] = [R_SI, R_DI, R_SI, R_DI, R_ZERO, R_ZERO, R_ZERO, R_ZERO]
+EA_SEG[:] = [S_DS, S_DS, S_SS, S_SS, S_DS, S_DS, S_SS, S_DS]
+
+# the prefix bytes: segment overrides, REP/REPNE, LOCK and its alias F1
+cdef uint8_t IS_PREFIX[256]
+IS_PREFIX[:] = [1 if b in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF1, 0xF2, 0xF3) else 0 for b in range(256)]
+
+
 cdef inline uint32_t parity(uint32_t v) noexcept nogil:
     # PF set when the low byte has an even number of ones: 0x9669 has bit n set for
     # each even-parity nibble n, and v ^ v>>4 folds the byte's parity into a nibble.
@@ -123,7 +139,7 @@ cdef inline uint32_t parity(uint32_t v) noexcept nogil:
 
 @cython.final
 cdef class CPU:
-    cdef uint32_t r[8]          # eax ecx edx ebx esp ebp esi edi (16-bit ops use the low half)
+    cdef uint32_t r[9]          # eax ecx edx ebx esp ebp esi edi (16-bit ops use the low half), R_ZERO
     cdef uint16_t sreg[4]       # es cs ss ds selectors
     cdef uint32_t sbase[4]      # hidden descriptor caches (real mode: selector << 4)
     cdef uint32_t slimit[4]
@@ -497,41 +513,25 @@ cdef class CPU:
     cdef inline void modrm(self) noexcept:
         cdef uint32_t b = self.fetch8()
         cdef uint32_t off
-        cdef int seg
+        cdef int rm = b & 7
         self.mod_ = b >> 6
         self.reg_ = (b >> 3) & 7
-        self.rm_ = b & 7
-        if self.mod_ == 3:
+        self.rm_ = rm
+        if b >= 0xC0:
             return
-        seg = S_DS
-        if self.rm_ == 0:
-            off = self.r[R_BX] + self.r[R_SI]
-        elif self.rm_ == 1:
-            off = self.r[R_BX] + self.r[R_DI]
-        elif self.rm_ == 2:
-            off = self.r[R_BP] + self.r[R_SI]
-            seg = S_SS
-        elif self.rm_ == 3:
-            off = self.r[R_BP] + self.r[R_DI]
-            seg = S_SS
-        elif self.rm_ == 4:
-            off = self.r[R_SI]
-        elif self.rm_ == 5:
-            off = self.r[R_DI]
-        elif self.rm_ == 6:
-            if self.mod_ == 0:
-                off = self.fetch16()
-            else:
-                off = self.r[R_BP]
-                seg = S_SS
+        if b < 0x40:
+            if rm == 6:
+                off = self.fetch16()            # [disp16], DS
+                self.ea_off = off
+                self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else S_DS
+                return
+            off = 0
+        elif b < 0x80:
+            off = <uint32_t><int32_t><int8_t>self.fetch8()
         else:
-            off = self.r[R_BX]
-        if self.mod_ == 1:
-            off += <uint32_t><int32_t><int8_t>self.fetch8()
-        elif self.mod_ == 2:
-            off += self.fetch16()
-        self.ea_off = off & 0xFFFF
-        self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else seg
+            off = self.fetch16()
+        self.ea_off = (off + self.r[EA_BASE[rm]] + self.r[EA_INDEX[rm]]) & 0xFFFF
+        self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else EA_SEG[rm]
 
     cdef inline uint32_t rm8(self) noexcept:
         if self.mod_ == 3:
@@ -586,7 +586,7 @@ cdef class CPU:
             f |= ZF
         self.flags = f | parity(res)
 
-    cdef uint32_t alu_lazy(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+    cdef inline uint32_t alu_lazy(self, int op, uint32_t a, uint32_t b, int w) noexcept:
         """ADD OR ADC SBB AND SUB XOR CMP (op 0-7) on masked a, b; flags stay lazy."""
         cdef uint32_t mask = 0xFFFF if w else 0xFF
         cdef uint32_t res, c = 0
@@ -1007,14 +1007,13 @@ cdef class CPU:
         while True:
             a = self.ip
             op = self.fetch8()
-            if op == 0x26 or op == 0x2E or op == 0x36 or op == 0x3E:
-                self.seg_ovr = (op >> 3) & 3
-            elif op == 0xF2 or op == 0xF3:
-                self.rep = op
-            elif op == 0xF0 or op == 0xF1:
-                pass        # LOCK (F1 is its alias): no bus to lock here
-            else:
+            if not IS_PREFIX[op]:
                 break
+            if op == 0xF2 or op == 0xF3:
+                self.rep = op
+            elif op < 0x40:
+                self.seg_ovr = (op >> 3) & 3
+            # else LOCK (F1 is its alias): no bus to lock here
             self.last_prefix_ip = a
             n += 1
             if n >= 16:
