@@ -995,7 +995,7 @@ cdef class CPU:
                 self.set_r16(R_AX, ((<uint32_t>rr & 0xFF) << 8) | (<uint32_t>q & 0xFF))
 
     # ------------------------------------------------------------------ execute
-    cdef int exec_one(self) noexcept:
+    cdef inline int exec_one(self) noexcept:
         """Decode and execute one instruction at CS:IP.  Returns 0, or X_HLT."""
         cdef uint32_t op = 0
         cdef uint32_t v, a, b, off
