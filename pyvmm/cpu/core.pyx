@@ -155,6 +155,11 @@ cdef class CPU:
     cdef uint8_t* memp          # mem.data (never reallocated)
     cdef uint8_t* kindp         # mem.kind, one byte per 4 KiB page
     cdef uint32_t amask         # mem.addr_mask (< len(data); A20 may clear bit 20)
+    # the code window: fw_p[ip - fw_lo] is the byte at CS:ip for ip - fw_lo < fw_len,
+    # one RAM/ROM page of the current CS; emptied when CS, amask or the map may change
+    cdef uint8_t* fw_p
+    cdef uint32_t fw_lo
+    cdef uint32_t fw_len
     cdef object mem_arr
     cdef object kind_arr
 
@@ -216,6 +221,7 @@ cdef class CPU:
         self.memp = &d[0]
         self.kindp = &k[0]
         self.amask = self.mem.addr_mask
+        self.fw_len = 0
 
     @property
     def model(self):
@@ -265,6 +271,8 @@ cdef class CPU:
     # ------------------------------------------------------------------ memory
     cdef inline void load_seg(self, int s, uint32_t sel) noexcept:
         sel &= 0xFFFF
+        if s == S_CS:
+            self.fw_len = 0
         self.sreg[s] = <uint16_t>sel
         self.sbase[s] = sel << 4
         self.slimit[s] = 0xFFFF
@@ -287,6 +295,7 @@ cdef class CPU:
 
     cdef void after_py(self) noexcept:
         cdef int64_t d
+        self.fw_len = 0         # the device may have changed the map or A20
         try:
             self.amask = self.mem.addr_mask
             if self.in_run:
@@ -379,14 +388,40 @@ cdef class CPU:
         self.wrs8(s, off, v & 0xFF)
         self.wrs8(s, (off + 1) & 0xFFFF, (v >> 8) & 0xFF)
 
+    cdef void code_window(self) noexcept:
+        """Open the code window at CS:IP: the rest of its page, up to offset FFFFh."""
+        cdef uint32_t a = (self.sbase[S_CS] + self.ip) & self.amask
+        cdef uint32_t n = 0x1000 - (a & 0xFFF)
+        self.fw_len = 0
+        if self.kindp[a >> 12] > 1:
+            return              # MMIO or nothing: every fetch takes rd8
+        if n > 0x10000 - self.ip:
+            n = 0x10000 - self.ip
+        self.fw_p = self.memp + a
+        self.fw_lo = self.ip
+        self.fw_len = n
+
     cdef inline uint32_t fetch8(self) noexcept:
-        cdef uint32_t v = self.rd8(self.sbase[S_CS] + self.ip)
+        cdef uint32_t d = self.ip - self.fw_lo
+        cdef uint32_t v
+        if d >= self.fw_len:
+            self.code_window()
+            d = 0
+        if d < self.fw_len:
+            v = self.fw_p[d]
+        else:
+            v = self.rd8(self.sbase[S_CS] + self.ip)
         self.ip = (self.ip + 1) & 0xFFFF
         self.nfetch += 1
         return v
 
     cdef inline uint32_t fetch16(self) noexcept:
-        cdef uint32_t v = self.rds16(S_CS, self.ip)
+        cdef uint32_t d = self.ip - self.fw_lo
+        cdef uint32_t v
+        if d < self.fw_len and d + 1 < self.fw_len:
+            v = self.fw_p[d] | (<uint32_t>self.fw_p[d + 1] << 8)
+        else:
+            v = self.rds16(S_CS, self.ip)       # crosses a page, wraps or faults
         self.ip = (self.ip + 2) & 0xFFFF
         self.nfetch += 2
         return v
@@ -656,33 +691,40 @@ cdef class CPU:
         else:
             self.sync_flags()       # rotates keep SF ZF AF PF, RCL/RCR read CF
         cf = self.flags & CF
-        for i in range(count):
-            prev = v
-            if op == 0:
+        # one loop per operation: the step's branch is then the same every time
+        if op == 0:                     # ROL
+            for i in range(count):
                 cf = (v >> (bits - 1)) & 1
                 v = ((v << 1) | cf) & mask
-            elif op == 1:
+        elif op == 1:                   # ROR
+            for i in range(count):
                 cf = v & 1
                 v = (v >> 1) | (cf << (bits - 1))
-            elif op == 2:
-                i = (v >> (bits - 1)) & 1
+        elif op == 2:                   # RCL
+            for i in range(count):
+                f = (v >> (bits - 1)) & 1
                 v = ((v << 1) | cf) & mask
-                cf = i
-            elif op == 3:
-                i = v & 1
+                cf = f
+        elif op == 3:                   # RCR
+            for i in range(count):
+                f = v & 1
                 v = (v >> 1) | (cf << (bits - 1))
-                cf = i
-            elif op == 4:
+                cf = f
+        elif op == 4:                   # SHL
+            for i in range(count):
                 cf = (v >> (bits - 1)) & 1
                 v = (v << 1) & mask
-            elif op == 5:
+        elif op == 5:                   # SHR (OF from the operand of the last step)
+            for i in range(count):
+                prev = v
                 cf = v & 1
                 v = v >> 1
-            elif op == 6:
-                # SETMO: the undocumented /6 sets the operand to all ones
-                cf = 0
-                v = mask
-            else:
+        elif op == 6:
+            # SETMO: the undocumented /6 sets the operand to all ones
+            cf = 0
+            v = mask
+        else:                           # SAR
+            for i in range(count):
                 cf = v & 1
                 v = (v >> 1) | (v & top)
         f = (self.flags & ~(CF | OF)) | cf
@@ -1543,7 +1585,7 @@ cdef class CPU:
         cdef int r, i
         cdef bint first = 1
         while True:
-            if self.nmi_pending or self.trap_pending or self.shadow or self.intr_line or self.halt_flag:
+            if self.nmi_pending | self.trap_pending | self.shadow | self.intr_line | self.halt_flag:
                 if self.boundary():
                     self.cyc += 1
                     if single:
@@ -1589,6 +1631,7 @@ cdef class CPU:
         if self.stop_req:
             self.stop_at = 0
         self.amask = self.mem.addr_mask
+        self.fw_len = 0
         self.bind_vga()
         self.in_run = 1
         try:
@@ -1747,6 +1790,7 @@ cdef class CPU:
         try:
             for i in range(8):
                 self.r[i] = state["regs"][i]
+            self.fw_len = 0
             for i in range(4):
                 self.sreg[i] = state["sreg"][i]
                 self.sbase[i] = state["sbase"][i]
