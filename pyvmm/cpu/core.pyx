@@ -1790,7 +1790,6 @@ cdef class CPU:
         try:
             for i in range(8):
                 self.r[i] = state["regs"][i]
-            self.fw_len = 0
             for i in range(4):
                 self.sreg[i] = state["sreg"][i]
                 self.sbase[i] = state["sbase"][i]
