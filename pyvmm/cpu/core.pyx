@@ -27,6 +27,11 @@ segment overrun: a word at offset FFFFh, or an instruction longer than 10 bytes,
 raises INT 13 with the registers as they were (string instructions keep their
 progress, as the 286 vectors show).
 
+Speed: the six arithmetic flags are lazy (the last ALU operation's operands are
+kept and the flags computed when read, see fl()), and instructions are fetched
+through a code window on the current CS's RAM/ROM page (see code_window()); it reads
+memory live, so code written by anyone is fetched as written.
+
 Not modelled: the prefetch queue (code that modifies the bytes right after itself
 sees the new bytes at once; an 8086 would run the stale queued bytes) and the exact
 results of the 8086's undefined FE /2-7 forms and register forms of LEA/LES/LDS and
