@@ -30,6 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+# NumPy's BLAS threads would spin beside the measured loop on a small machine
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -54,17 +57,17 @@ class Workload:
     name: str
     group: str
     title: str
-    iterations: int           # default count: about 0.2-0.5 s on a fast core
+    iterations: int           # default count: about 0.5-1 s on a fast core
     vga: bool = False
     port80: bool = False
 
 
 WORKLOADS = [
-    Workload("alu", "cpu", "ALU/load loop", 2000),
-    Workload("callret", "cpu", "CALL/RET, PUSH/POP, stores", 2000),
-    Workload("string", "cpu", "REP MOVSW/STOSW, REPE CMPSB, LODSB loop", 4000),
-    Workload("muldiv", "cpu", "MUL/IMUL/DIV/IDIV", 1000),
-    Workload("modrm", "cpu", "ModR/M: 8 r/m forms, disp8/disp16", 5000),
+    Workload("alu", "cpu", "ALU/load loop", 10000),
+    Workload("callret", "cpu", "CALL/RET, PUSH/POP, stores", 10000),
+    Workload("string", "cpu", "REP MOVSW/STOSW, REPE CMPSB, LODSB loop", 12000),
+    Workload("muldiv", "cpu", "MUL/IMUL/DIV/IDIV", 5000),
+    Workload("modrm", "cpu", "ModR/M: 8 r/m forms, disp8/disp16", 20000),
     Workload("portio", "cpu", "OUT/IN to port 80h", 2000, port80=True),
     Workload("vga13", "vga", "mode 13h fill, STOSW to VGA", 10, vga=True),
     Workload("ram13", "vga", "same writes to RAM (vs vga13)", 10),

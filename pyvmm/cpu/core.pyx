@@ -32,6 +32,11 @@ SLDT/STR/LLDT/LTR/VERR/VERW, LAR and LSL.  A fault that cannot be delivered (a
 triple fault) shuts the CPU down: it halts and calls ``on_shutdown``, which the
 Machine wires to the AT's CPU reset.
 
+Speed: the six arithmetic flags are lazy (the last ALU operation's operands are
+kept and the flags computed when read, see fl()), and instructions are fetched
+through a code window on the current CS's RAM/ROM page (see code_window()); it reads
+memory live, so code written by anyone is fetched as written.
+
 Not modelled: the prefetch queue (code that modifies the bytes right after itself
 sees the new bytes at once; an 8086 would run the stale queued bytes) and the exact
 results of the 8086's undefined FE /2-7 forms and register forms of LEA/LES/LDS and
@@ -78,6 +83,16 @@ cdef enum:
     ARITH = 0x08D5      # OF SF ZF AF PF CF
 
 cdef enum:
+    # lazy flags: the last flag-setting ALU operation, its arithmetic flags not yet
+    # computed (lf_op == LF_NONE: the ARITH bits of self.flags are current)
+    LF_NONE = 0
+    LF_ADD = 1          # ADD/ADC: lf_res = a + b + carry-in, unmasked
+    LF_SUB = 2          # SUB/SBB/CMP/NEG: lf_res = a - b - carry-in
+    LF_LOGIC = 3        # AND/OR/XOR/TEST: CF, OF, AF clear
+    LF_INC = 4          # INC: as ADD of 1, CF (current in self.flags) kept
+    LF_DEC = 5          # DEC: as SUB of 1, CF kept
+
+cdef enum:
     # register numbers as the ModRM byte encodes them
     R_AX = 0
     R_CX = 1
@@ -113,6 +128,22 @@ _SREG = ("es", "cs", "ss", "ds")
 _REGNAMES = frozenset(_R16 + _R32 + _R8 + _SREG + ("ip", "flags"))
 
 
+# ModRM memory forms by r/m: offset = r[EA_BASE] + r[EA_INDEX] (+ disp), where
+# register R_ZERO always reads 0; the default segment (mod 0, r/m 6 is [disp16] in DS)
+cdef enum:
+    R_ZERO = 8
+cdef uint8_t EA_BASE[8]
+cdef uint8_t EA_INDEX[8]
+cdef uint8_t EA_SEG[8]
+EA_BASE[:] = [R_BX, R_BX, R_BP, R_BP, R_SI, R_DI, R_BP, R_BX]
+EA_INDEX[:] = [R_SI, R_DI, R_SI, R_DI, R_ZERO, R_ZERO, R_ZERO, R_ZERO]
+EA_SEG[:] = [S_DS, S_DS, S_SS, S_SS, S_DS, S_DS, S_SS, S_DS]
+
+# the prefix bytes: segment overrides, REP/REPNE, LOCK and its alias F1
+cdef uint8_t IS_PREFIX[256]
+IS_PREFIX[:] = [1 if b in (0x26, 0x2E, 0x36, 0x3E, 0xF0, 0xF1, 0xF2, 0xF3) else 0 for b in range(256)]
+
+
 cdef inline uint32_t parity(uint32_t v) noexcept nogil:
     # PF set when the low byte has an even number of ones: 0x9669 has bit n set for
     # each even-parity nibble n, and v ^ v>>4 folds the byte's parity into a nibble.
@@ -121,13 +152,15 @@ cdef inline uint32_t parity(uint32_t v) noexcept nogil:
 
 @cython.final
 cdef class CPU:
-    cdef uint32_t r[8]          # eax ecx edx ebx esp ebp esi edi (16-bit ops use the low half)
+    cdef uint32_t r[9]          # eax ecx edx ebx esp ebp esi edi (16-bit ops use the low half), R_ZERO
     cdef uint16_t sreg[4]       # es cs ss ds selectors
     cdef uint32_t sbase[4]      # hidden descriptor caches (real mode: selector << 4)
     cdef uint32_t slimit[4]
     cdef uint32_t sattr[4]
     cdef uint32_t ip
-    cdef uint32_t flags
+    cdef uint32_t flags         # ARITH bits stale while lf_op != LF_NONE: read via fl()
+    cdef int lf_op
+    cdef uint32_t lf_a, lf_b, lf_c, lf_res, lf_mask
     cdef int cpu_model
     cdef uint32_t flags_fixed   # bits that read as one
     cdef uint32_t flags_keep    # bits POPF/IRET can change
@@ -135,6 +168,11 @@ cdef class CPU:
     cdef uint8_t* memp          # mem.data (never reallocated)
     cdef uint8_t* kindp         # mem.kind, one byte per 4 KiB page
     cdef uint32_t amask         # mem.addr_mask (< len(data); A20 may clear bit 20)
+    # the code window: fw_p[ip - fw_lo] is the byte at CS:ip for ip - fw_lo < fw_len,
+    # one RAM/ROM page of the current CS; emptied when CS, amask or the map may change
+    cdef uint8_t* fw_p
+    cdef uint32_t fw_lo
+    cdef uint32_t fw_len
     cdef object mem_arr
     cdef object kind_arr
 
@@ -237,6 +275,7 @@ cdef class CPU:
         self.memp = &d[0]
         self.kindp = &k[0]
         self.amask = self.mem.addr_mask
+        self.fw_len = 0
 
     @property
     def model(self):
@@ -277,6 +316,7 @@ cdef class CPU:
             self.flags_fixed = 0xF002
         self.flags_keep = 0x0FD5
         self.flags = self.flags_fixed
+        self.lf_op = LF_NONE
         self.halt_flag = 0
         self.nmi_pending = 0
         self.trap_pending = 0
@@ -286,6 +326,8 @@ cdef class CPU:
     # ------------------------------------------------------------------ memory
     cdef inline void load_seg(self, int s, uint32_t sel) noexcept:
         sel &= 0xFFFF
+        if s == S_CS:
+            self.fw_len = 0             # the code window belongs to the old CS
         if self.msw & 1:
             self.load_seg_pm(s, sel)
             return
@@ -311,6 +353,7 @@ cdef class CPU:
 
     cdef void after_py(self) noexcept:
         cdef int64_t d
+        self.fw_len = 0         # the device may have changed the map or A20
         try:
             self.amask = self.mem.addr_mask
             if self.in_run:
@@ -413,14 +456,40 @@ cdef class CPU:
         self.wrs8(s, off, v & 0xFF)
         self.wrs8(s, (off + 1) & 0xFFFF, (v >> 8) & 0xFF)
 
+    cdef void code_window(self) noexcept:
+        """Open the code window at CS:IP: the rest of its page, up to offset FFFFh."""
+        cdef uint32_t a = (self.sbase[S_CS] + self.ip) & self.amask
+        cdef uint32_t n = 0x1000 - (a & 0xFFF)
+        self.fw_len = 0
+        if self.kindp[a >> 12] > 1:
+            return              # MMIO or nothing: every fetch takes rd8
+        if n > 0x10000 - self.ip:
+            n = 0x10000 - self.ip
+        self.fw_p = self.memp + a
+        self.fw_lo = self.ip
+        self.fw_len = n
+
     cdef inline uint32_t fetch8(self) noexcept:
-        cdef uint32_t v = self.rd8(self.sbase[S_CS] + self.ip)
+        cdef uint32_t d = self.ip - self.fw_lo
+        cdef uint32_t v
+        if d >= self.fw_len:
+            self.code_window()
+            d = 0
+        if d < self.fw_len:
+            v = self.fw_p[d]
+        else:
+            v = self.rd8(self.sbase[S_CS] + self.ip)
         self.ip = (self.ip + 1) & 0xFFFF
         self.nfetch += 1
         return v
 
     cdef inline uint32_t fetch16(self) noexcept:
-        cdef uint32_t v = self.rds16(S_CS, self.ip)
+        cdef uint32_t d = self.ip - self.fw_lo
+        cdef uint32_t v
+        if d < self.fw_len and d + 1 < self.fw_len:
+            v = self.fw_p[d] | (<uint32_t>self.fw_p[d + 1] << 8)
+        else:
+            v = self.rds16(S_CS, self.ip)       # crosses a page, wraps or faults
         self.ip = (self.ip + 2) & 0xFFFF
         self.nfetch += 2
         return v
@@ -486,6 +555,8 @@ cdef class CPU:
             span = 0
         self.wlo[s] = lo
         self.wspan[s] = span
+        if s == S_CS:
+            self.fw_len = 0             # the code window belongs to the old CS
 
     cdef void pm_raise(self, uint32_t vec, uint32_t err) noexcept:
         """Fault the current instruction: exec_286 undoes it and delivers vec.  From
@@ -784,50 +855,95 @@ cdef class CPU:
         return v
 
     cdef inline uint32_t get_flags(self) noexcept:
-        return (self.flags & self.flags_keep) | self.flags_fixed
+        return (self.fl() & self.flags_keep) | self.flags_fixed
 
     cdef inline void set_flags(self, uint32_t v) noexcept:
+        self.lf_op = LF_NONE
         self.flags = (v & self.flags_keep) | self.flags_fixed
+
+    # ------------------------------------------------------------------ lazy flags
+    # ALU operations record their operands; the six arithmetic flags are computed
+    # only when something reads them.  Everything that reads or partly updates the
+    # ARITH bits goes through fl()/sync_flags() first (IF, TF, DF are always current).
+    cdef void materialise(self) noexcept:
+        cdef uint32_t a = self.lf_a
+        cdef uint32_t b = self.lf_b
+        cdef uint32_t res = self.lf_res
+        cdef uint32_t mask = self.lf_mask
+        cdef uint32_t sign = (mask >> 1) + 1
+        cdef int op = self.lf_op
+        cdef uint32_t f = self.flags & ~ARITH
+        if op == LF_ADD or op == LF_INC:
+            if op == LF_INC:
+                f |= self.flags & CF
+            elif res > mask:
+                f |= CF
+            if (res ^ a) & (res ^ b) & sign:
+                f |= OF
+        elif op == LF_SUB or op == LF_DEC:
+            if op == LF_DEC:
+                f |= self.flags & CF
+            elif <uint64_t>b + self.lf_c > a:
+                f |= CF
+            if (a ^ b) & (a ^ res) & sign:
+                f |= OF
+        if op != LF_LOGIC:
+            f |= (a ^ b ^ res) & AF
+        res &= mask
+        if res & sign:
+            f |= SF
+        if res == 0:
+            f |= ZF
+        self.flags = f | parity(res)
+        self.lf_op = LF_NONE
+
+    cdef inline void sync_flags(self) noexcept:
+        if self.lf_op != LF_NONE:
+            self.materialise()
+
+    cdef inline uint32_t fl(self) noexcept:
+        if self.lf_op != LF_NONE:
+            self.materialise()
+        return self.flags
+
+    cdef inline uint32_t lazy_cf(self) noexcept:
+        cdef int op = self.lf_op
+        if op == LF_ADD:
+            return self.lf_res > self.lf_mask
+        if op == LF_SUB:
+            return <uint64_t>self.lf_b + self.lf_c > self.lf_a
+        if op == LF_LOGIC:
+            return 0
+        return self.flags & CF
+
+    cdef inline bint lazy_zf(self) noexcept:
+        if self.lf_op == LF_NONE:
+            return (self.flags & ZF) != 0
+        return (self.lf_res & self.lf_mask) == 0
 
     # ------------------------------------------------------------------ ModRM
     cdef inline void modrm(self) noexcept:
         cdef uint32_t b = self.fetch8()
         cdef uint32_t off
-        cdef int seg
+        cdef int rm = b & 7
         self.mod_ = b >> 6
         self.reg_ = (b >> 3) & 7
-        self.rm_ = b & 7
-        if self.mod_ == 3:
+        self.rm_ = rm
+        if b >= 0xC0:
             return
-        seg = S_DS
-        if self.rm_ == 0:
-            off = self.r[R_BX] + self.r[R_SI]
-        elif self.rm_ == 1:
-            off = self.r[R_BX] + self.r[R_DI]
-        elif self.rm_ == 2:
-            off = self.r[R_BP] + self.r[R_SI]
-            seg = S_SS
-        elif self.rm_ == 3:
-            off = self.r[R_BP] + self.r[R_DI]
-            seg = S_SS
-        elif self.rm_ == 4:
-            off = self.r[R_SI]
-        elif self.rm_ == 5:
-            off = self.r[R_DI]
-        elif self.rm_ == 6:
-            if self.mod_ == 0:
-                off = self.fetch16()
-            else:
-                off = self.r[R_BP]
-                seg = S_SS
+        if b < 0x40:
+            if rm == 6:
+                off = self.fetch16()            # [disp16], DS
+                self.ea_off = off
+                self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else S_DS
+                return
+            off = 0
+        elif b < 0x80:
+            off = <uint32_t><int32_t><int8_t>self.fetch8()
         else:
-            off = self.r[R_BX]
-        if self.mod_ == 1:
-            off += <uint32_t><int32_t><int8_t>self.fetch8()
-        elif self.mod_ == 2:
-            off += self.fetch16()
-        self.ea_off = off & 0xFFFF
-        self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else seg
+            off = self.fetch16()
+        self.ea_off = (off + self.r[EA_BASE[rm]] + self.r[EA_INDEX[rm]]) & 0xFFFF
+        self.ea_seg = self.seg_ovr if self.seg_ovr >= 0 else EA_SEG[rm]
 
     cdef inline uint32_t rm8(self) noexcept:
         if self.mod_ == 3:
@@ -882,66 +998,63 @@ cdef class CPU:
             f |= ZF
         self.flags = f | parity(res)
 
-    cdef uint32_t alu(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+    cdef inline uint32_t alu_lazy(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+        """ADD OR ADC SBB AND SUB XOR CMP (op 0-7) on masked a, b; flags stay lazy."""
         cdef uint32_t mask = 0xFFFF if w else 0xFF
-        cdef uint32_t sign = 0x8000 if w else 0x80
-        cdef uint32_t res, c, f
-        if op == 0 or op == 2:          # ADD, ADC
-            c = (self.flags & CF) if op == 2 else 0
-            res = a + b + c
-            f = self.flags & ~ARITH
-            if res > mask:
-                f |= CF
-            f |= (a ^ b ^ res) & AF
-            if (res ^ a) & (res ^ b) & sign:
-                f |= OF
-            self.flags = f
-            self.szp(res, w)
-            return res & mask
-        if op == 3 or op == 5 or op == 7:    # SBB, SUB, CMP
-            c = (self.flags & CF) if op == 3 else 0
-            res = a - b - c
-            f = self.flags & ~ARITH
-            if <uint64_t>b + c > a:
-                f |= CF
-            f |= (a ^ b ^ res) & AF
-            if (a ^ b) & (a ^ res) & sign:
-                f |= OF
-            self.flags = f
-            self.szp(res, w)
-            return res & mask
-        if op == 1:
-            res = a | b
-        elif op == 4:
-            res = a & b
+        cdef uint32_t res, c = 0
+        if op == 1 or op == 4 or op == 6:
+            if op == 1:
+                res = a | b
+            elif op == 4:
+                res = a & b
+            else:
+                res = a ^ b
+            self.lf_op = LF_LOGIC
         else:
-            res = a ^ b
-        self.flags &= ~ARITH
-        self.szp(res, w)
+            if op == 2 or op == 3:
+                c = self.lazy_cf()
+            if op <= 2:
+                res = a + b + c
+                self.lf_op = LF_ADD
+            else:
+                res = a - b - c
+                self.lf_op = LF_SUB
+            self.lf_a = a
+            self.lf_b = b
+            self.lf_c = c
+        self.lf_res = res
+        self.lf_mask = mask
         return res & mask
 
+    cdef uint32_t alu(self, int op, uint32_t a, uint32_t b, int w) noexcept:
+        """alu_lazy with the flags computed at once (string instructions test ZF)."""
+        cdef uint32_t res = self.alu_lazy(op, a, b, w)
+        self.materialise()
+        return res
+
     cdef uint32_t incdec(self, uint32_t a, int dec, int w) noexcept:
-        cdef uint32_t sign = 0x8000 if w else 0x80
+        cdef uint32_t mask = 0xFFFF if w else 0xFF
         cdef uint32_t res
-        cdef uint32_t f = self.flags & ~(ARITH & ~CF)
+        if self.lf_op != LF_INC and self.lf_op != LF_DEC:
+            # INC/DEC keep CF: make it current in self.flags
+            self.flags = (self.flags & ~CF) | self.lazy_cf()
         if dec:
             res = a - 1
-            if (a ^ 1) & (a ^ res) & sign:
-                f |= OF
+            self.lf_op = LF_DEC
         else:
             res = a + 1
-            if (res ^ a) & (res ^ 1) & sign:
-                f |= OF
-        f |= (a ^ 1 ^ res) & AF
-        self.flags = f
-        self.szp(res, w)
-        return res & (0xFFFF if w else 0xFF)
+            self.lf_op = LF_INC
+        self.lf_a = a
+        self.lf_b = 1
+        self.lf_res = res
+        self.lf_mask = mask
+        return res & mask
 
     cdef uint32_t shift(self, int op, uint32_t v, uint32_t count, int w) noexcept:
         cdef uint32_t bits = 16 if w else 8
         cdef uint32_t mask = 0xFFFF if w else 0xFF
         cdef uint32_t top = 0x8000 if w else 0x80
-        cdef uint32_t cf = self.flags & CF
+        cdef uint32_t cf
         cdef uint32_t prev = v
         cdef uint32_t i, f
         if self.cpu_model >= M_80186:
@@ -950,33 +1063,45 @@ cdef class CPU:
                 op = 4      # /6 is SHL on the 186 and later
         if count == 0:
             return v
-        for i in range(count):
-            prev = v
-            if op == 0:
+        if op >= 4:
+            self.lf_op = LF_NONE    # SHL/SHR/SETMO/SAR set all six flags below
+        else:
+            self.sync_flags()       # rotates keep SF ZF AF PF, RCL/RCR read CF
+        cf = self.flags & CF
+        # one loop per operation: the step's branch is then the same every time
+        if op == 0:                     # ROL
+            for i in range(count):
                 cf = (v >> (bits - 1)) & 1
                 v = ((v << 1) | cf) & mask
-            elif op == 1:
+        elif op == 1:                   # ROR
+            for i in range(count):
                 cf = v & 1
                 v = (v >> 1) | (cf << (bits - 1))
-            elif op == 2:
-                i = (v >> (bits - 1)) & 1
+        elif op == 2:                   # RCL
+            for i in range(count):
+                f = (v >> (bits - 1)) & 1
                 v = ((v << 1) | cf) & mask
-                cf = i
-            elif op == 3:
-                i = v & 1
+                cf = f
+        elif op == 3:                   # RCR
+            for i in range(count):
+                f = v & 1
                 v = (v >> 1) | (cf << (bits - 1))
-                cf = i
-            elif op == 4:
+                cf = f
+        elif op == 4:                   # SHL
+            for i in range(count):
                 cf = (v >> (bits - 1)) & 1
                 v = (v << 1) & mask
-            elif op == 5:
+        elif op == 5:                   # SHR (OF from the operand of the last step)
+            for i in range(count):
+                prev = v
                 cf = v & 1
                 v = v >> 1
-            elif op == 6:
-                # SETMO: the undocumented /6 sets the operand to all ones
-                cf = 0
-                v = mask
-            else:
+        elif op == 6:
+            # SETMO: the undocumented /6 sets the operand to all ones
+            cf = 0
+            v = mask
+        else:                           # SAR
+            for i in range(count):
                 cf = v & 1
                 v = (v >> 1) | (v & top)
         f = (self.flags & ~(CF | OF)) | cf
@@ -1066,17 +1191,18 @@ cdef class CPU:
 
     # ------------------------------------------------------------------ helpers
     cdef inline bint cond(self, int c) noexcept:
-        cdef uint32_t f = self.flags
+        cdef uint32_t f
         cdef bint v
         c &= 0xF
+        if c >> 1 == 1:
+            return (self.lazy_cf() != 0) ^ (c & 1)
+        if c >> 1 == 2:
+            return self.lazy_zf() ^ (c & 1)
+        if c >> 1 == 3:
+            return ((self.lazy_cf() != 0) or self.lazy_zf()) ^ (c & 1)
+        f = self.fl()
         if c >> 1 == 0:
             v = (f & OF) != 0
-        elif c >> 1 == 1:
-            v = (f & CF) != 0
-        elif c >> 1 == 2:
-            v = (f & ZF) != 0
-        elif c >> 1 == 3:
-            v = (f & (CF | ZF)) != 0
         elif c >> 1 == 4:
             v = (f & SF) != 0
         elif c >> 1 == 5:
@@ -1101,10 +1227,6 @@ cdef class CPU:
         return 0
 
     # ------------------------------------------------------------------ strings
-    cdef void code_written(self, uint32_t addr, uint32_t n) noexcept:
-        # the decode cache invalidates what it holds of physical addr..addr+n-1 here
-        pass
-
     cdef inline uint32_t block_room(self, int s, uint32_t off, int w, bint down,
                                     uint32_t* lin) noexcept:
         """Elements of 1 << w bytes from s:off on, stepping down or up, that lie in one
@@ -1185,7 +1307,6 @@ cdef class CPU:
                         q[0] = lo
                     p += stride
                     q += stride
-            self.code_written(lo_dst, nbytes)
         elif base == 0xAA:                          # STOS
             lo = <uint8_t>ax
             hi = <uint8_t>(ax >> 8)
@@ -1197,7 +1318,6 @@ cdef class CPU:
                     q[0] = lo
                     q[1] = hi
                     q += 2
-            self.code_written(lo_dst, nbytes)
         elif base == 0xAC:                          # LODS: only the last element stays
             p += (n - 1) * stride
             if w:
@@ -1352,13 +1472,14 @@ cdef class CPU:
         if op == 0 or op == 1:          # TEST rm, imm (/1 is an alias on the 8086)
             v = self.rmw(w)
             a = self.fetch16() if w else self.fetch8()
-            self.alu(4, v, a, w)
+            self.alu_lazy(4, v, a, w)
         elif op == 2:
             self.set_rmw(w, ~self.rmw(w))
         elif op == 3:
             v = self.rmw(w)
-            self.set_rmw(w, self.alu(5, 0, v, w))
+            self.set_rmw(w, self.alu_lazy(5, 0, v, w))
         elif op == 4:                   # MUL
+            self.sync_flags()           # AF is kept
             v = self.rmw(w)
             if w:
                 res = (self.r[R_AX] & 0xFFFF) * v
@@ -1376,6 +1497,7 @@ cdef class CPU:
             if self.cpu_model <= M_8088:
                 self.flags &= ~ZF
         elif op == 5:                   # IMUL
+            self.sync_flags()
             v = self.rmw(w)
             if w:
                 sa = <int16_t>(self.r[R_AX] & 0xFFFF)
@@ -1445,7 +1567,7 @@ cdef class CPU:
                 self.set_r16(R_AX, ((<uint32_t>rr & 0xFF) << 8) | (<uint32_t>q & 0xFF))
 
     # ------------------------------------------------------------------ execute
-    cdef int exec_one(self) noexcept:
+    cdef inline int exec_one(self) noexcept:
         """Decode and execute one instruction at CS:IP.  Returns 0, or X_HLT."""
         cdef uint32_t op = 0
         cdef uint32_t v, a, b, off
@@ -1457,14 +1579,13 @@ cdef class CPU:
         while True:
             a = self.ip
             op = self.fetch8()
-            if op == 0x26 or op == 0x2E or op == 0x36 or op == 0x3E:
-                self.seg_ovr = (op >> 3) & 3
-            elif op == 0xF2 or op == 0xF3:
-                self.rep = op
-            elif op == 0xF0 or op == 0xF1:
-                pass        # LOCK (F1 is its alias): no bus to lock here
-            else:
+            if not IS_PREFIX[op]:
                 break
+            if op == 0xF2 or op == 0xF3:
+                self.rep = op
+            elif op < 0x40:
+                self.seg_ovr = (op >> 3) & 3
+            # else LOCK (F1 is its alias): no bus to lock here
             self.last_prefix_ip = a
             n += 1
             if n >= 16:
@@ -1478,19 +1599,19 @@ cdef class CPU:
             if (op & 7) < 4:
                 self.modrm()
                 if op & 2:
-                    v = self.alu(i, self.regw(w, self.reg_), self.rmw(w), w)
+                    v = self.alu_lazy(i, self.regw(w, self.reg_), self.rmw(w), w)
                     if i != 7:
                         self.set_regw(w, self.reg_, v)
                 else:
-                    v = self.alu(i, self.rmw(w), self.regw(w, self.reg_), w)
+                    v = self.alu_lazy(i, self.rmw(w), self.regw(w, self.reg_), w)
                     if i != 7:
                         self.set_rmw(w, v)
             elif w:
-                v = self.alu(i, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+                v = self.alu_lazy(i, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
                 if i != 7:
                     self.set_r16(R_AX, v)
             else:
-                v = self.alu(i, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+                v = self.alu_lazy(i, self.r[R_AX] & 0xFF, self.fetch8(), 0)
                 if i != 7:
                     self.set_r8(0, v)
             return 0
@@ -1543,13 +1664,13 @@ cdef class CPU:
                 b = (<uint32_t><int32_t><int8_t>self.fetch8()) & 0xFFFF
             else:
                 b = self.fetch8()
-            v = self.alu(self.reg_, v, b, w)
+            v = self.alu_lazy(self.reg_, v, b, w)
             if self.reg_ != 7:
                 self.set_rmw(w, v)
         elif op == 0x84 or op == 0x85:
             w = op & 1
             self.modrm()
-            self.alu(4, self.rmw(w), self.regw(w, self.reg_), w)
+            self.alu_lazy(4, self.rmw(w), self.regw(w, self.reg_), w)
         elif op == 0x86 or op == 0x87:
             w = op & 1
             self.modrm()
@@ -1611,7 +1732,7 @@ cdef class CPU:
         elif op == 0x9D:
             self.set_flags(self.pop16())
         elif op == 0x9E:
-            self.flags = (self.flags & ~0xD5) | ((self.r[R_AX] >> 8) & 0xD5)
+            self.flags = (self.fl() & ~0xD5) | ((self.r[R_AX] >> 8) & 0xD5)
         elif op == 0x9F:
             self.set_r8(4, self.get_flags() & 0xFF)
         elif op in (0xA0, 0xA1, 0xA2, 0xA3):
@@ -1629,9 +1750,9 @@ cdef class CPU:
         elif op in (0xA4, 0xA5, 0xA6, 0xA7, 0xAA, 0xAB, 0xAC, 0xAD, 0xAE, 0xAF):
             return self.string_op(op)
         elif op == 0xA8:
-            self.alu(4, self.r[R_AX] & 0xFF, self.fetch8(), 0)
+            self.alu_lazy(4, self.r[R_AX] & 0xFF, self.fetch8(), 0)
         elif op == 0xA9:
-            self.alu(4, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
+            self.alu_lazy(4, self.r[R_AX] & 0xFFFF, self.fetch16(), 1)
         elif op in (0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7):
             self.set_r8(op & 7, self.fetch8())
         elif op in (0xB8, 0xB9, 0xBA, 0xBB, 0xBC, 0xBD, 0xBE, 0xBF):
@@ -1674,7 +1795,7 @@ cdef class CPU:
         elif op == 0xCD:
             self.interrupt(self.fetch8())
         elif op == 0xCE:
-            if self.flags & OF:
+            if self.fl() & OF:
                 self.interrupt(4)
         elif op == 0xCF:
             self.ip = self.pop16()
@@ -1687,6 +1808,7 @@ cdef class CPU:
             b = (self.r[R_CX] & 0xFF) if op & 2 else 1
             self.set_rmw(w, self.shift(self.reg_, v, b, w))
         elif op == 0xD4:                            # AAM
+            self.sync_flags()
             b = self.fetch8()
             if b == 0:
                 # the 8086 leaves the flags of a zero result before trapping
@@ -1702,10 +1824,10 @@ cdef class CPU:
             b = self.fetch8()
             a = self.r[R_AX] & 0xFFFF
             # the 8086 adds AH*imm to AL as a byte ADD, setting flags like one
-            self.alu(0, a & 0xFF, ((a >> 8) * b) & 0xFF, 0)
+            self.alu_lazy(0, a & 0xFF, ((a >> 8) * b) & 0xFF, 0)
             self.set_r16(R_AX, ((a & 0xFF) + (a >> 8) * b) & 0xFF)
         elif op == 0xD6:                            # SALC
-            self.set_r8(0, 0xFF if self.flags & CF else 0)
+            self.set_r8(0, 0xFF if self.lazy_cf() else 0)
         elif op == 0xD7:                            # XLAT
             self.set_r8(0, self.rds8(self.src_seg(), (self.r[R_BX] + (self.r[R_AX] & 0xFF)) & 0xFFFF))
         elif op in (0xD8, 0xD9, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF):
@@ -1714,9 +1836,9 @@ cdef class CPU:
             v = (self.r[R_CX] - 1) & 0xFFFF
             self.set_r16(R_CX, v)
             if op == 0xE0:
-                self.jump_rel8(v != 0 and (self.flags & ZF) == 0)
+                self.jump_rel8(v != 0 and not self.lazy_zf())
             elif op == 0xE1:
-                self.jump_rel8(v != 0 and (self.flags & ZF) != 0)
+                self.jump_rel8(v != 0 and self.lazy_zf())
             else:
                 self.jump_rel8(v != 0)
         elif op == 0xE3:
@@ -1753,14 +1875,14 @@ cdef class CPU:
             self.halt_flag = 1
             return X_HLT
         elif op == 0xF5:
-            self.flags ^= CF
+            self.flags = self.fl() ^ CF
         elif op == 0xF6 or op == 0xF7:
             self.modrm()
             self.grp3(op & 1)
         elif op == 0xF8:
-            self.flags &= ~CF
+            self.flags = self.fl() & ~CF
         elif op == 0xF9:
-            self.flags |= CF
+            self.flags = self.fl() | CF
         elif op == 0xFA:
             self.flags &= ~IF_
         elif op == 0xFB:
@@ -1781,9 +1903,18 @@ cdef class CPU:
         cdef int i, r
         cdef uint16_t sregs[4]
         cdef uint32_t saved_r[8]
-        cdef uint32_t saved_flags = self.flags
+        cdef uint32_t saved_flags
+        cdef int saved_lf_op
+        cdef uint32_t saved_lf[5]
         if self.msw & 1:
             return self.exec_pm()
+        saved_flags = self.flags
+        saved_lf_op = self.lf_op
+        saved_lf[0] = self.lf_a
+        saved_lf[1] = self.lf_b
+        saved_lf[2] = self.lf_c
+        saved_lf[3] = self.lf_res
+        saved_lf[4] = self.lf_mask
         for i in range(8):
             saved_r[i] = self.r[i]
         for i in range(4):
@@ -1806,6 +1937,12 @@ cdef class CPU:
             for i in range(4):
                 self.load_seg(i, sregs[i])
             self.flags = saved_flags
+            self.lf_op = saved_lf_op
+            self.lf_a = saved_lf[0]
+            self.lf_b = saved_lf[1]
+            self.lf_c = saved_lf[2]
+            self.lf_res = saved_lf[3]
+            self.lf_mask = saved_lf[4]
             self.halt_flag = 0
             self.fault(13)
             return 0
@@ -1818,9 +1955,11 @@ cdef class CPU:
         the IDT, returning to the instruction."""
         cdef int i, r
         cdef uint32_t saved_r[8]
-        cdef uint32_t saved_flags = self.flags
+        cdef uint32_t saved_flags
         cdef uint32_t cs_sel = self.sreg[S_CS]
         cdef uint32_t cs_limit = self.slimit[S_CS]
+        self.sync_flags()                   # FLAGS whole, to put back on a fault
+        saved_flags = self.flags
         for i in range(8):
             saved_r[i] = self.r[i]
         if self.ip > cs_limit:
@@ -1842,6 +1981,7 @@ cdef class CPU:
                     self.r[i] = saved_r[i]
             self.restore_segs()
             self.flags = saved_flags
+            self.lf_op = LF_NONE
             self.halt_flag = 0
             self.ip = self.insn_ip
             self.pm_deliver(self.fault_vec, <int32_t>self.fault_err, 1)
@@ -1877,7 +2017,7 @@ cdef class CPU:
     cdef void decimal_adjust(self, bint sub) noexcept:
         """DAA/DAS as the 8086 does them."""
         cdef uint32_t al = self.r[R_AX] & 0xFF
-        cdef uint32_t old_af = self.flags & AF
+        cdef uint32_t old_af = self.fl() & AF
         cdef uint32_t old_cf = self.flags & CF
         cdef uint32_t f = self.flags & ~(CF | AF | OF)
         cdef uint32_t v = al
@@ -1901,7 +2041,7 @@ cdef class CPU:
     cdef void ascii_adjust(self, bint sub) noexcept:
         cdef uint32_t al = self.r[R_AX] & 0xFF
         cdef uint32_t ah = (self.r[R_AX] >> 8) & 0xFF
-        cdef uint32_t f = self.flags & ~(CF | AF)
+        cdef uint32_t f = self.fl() & ~(CF | AF)
         if (al & 0xF) > 9 or (self.flags & AF):
             if sub:
                 al = (al - 6) & 0xFF
@@ -1993,6 +2133,7 @@ cdef class CPU:
                 sb = <int8_t>self.fetch8()
             q = sa * sb
             self.set_r16(self.reg_, <uint32_t>q)
+            self.sync_flags()
             self.flags &= ~(CF | OF)
             if q != <int16_t>q:
                 self.flags |= CF | OF
@@ -2094,6 +2235,7 @@ cdef class CPU:
             return 0
         if op == 4 or op == 5:
             sel = self.rm16()
+            self.sync_flags()               # ZF alone changes: the rest must be current
             self.flags &= ~ZF
             if self.accessible(sel, op == 5):
                 self.flags |= ZF
@@ -2163,6 +2305,7 @@ cdef class CPU:
             elif typ >= 1 and typ <= (3 if lsl else 7):
                 # TSSs and the LDT; LAR also sees the gates
                 ok = dpl >= (rpl if rpl > self.cpl else self.cpl)
+        self.sync_flags()
         self.flags &= ~ZF
         if ok and not self.overrun:
             self.flags |= ZF
@@ -2184,7 +2327,7 @@ cdef class CPU:
         cdef int r, i
         cdef bint first = 1
         while True:
-            if self.nmi_pending or self.trap_pending or self.shadow or self.intr_line or self.halt_flag:
+            if self.nmi_pending | self.trap_pending | self.shadow | self.intr_line | self.halt_flag:
                 if self.boundary():
                     self.cyc += 1
                     if single:
@@ -2230,6 +2373,7 @@ cdef class CPU:
         if self.stop_req:
             self.stop_at = 0
         self.amask = self.mem.addr_mask
+        self.fw_len = 0
         self.bind_vga()
         self.in_run = 1
         try:
@@ -2382,7 +2526,7 @@ cdef class CPU:
             "slimit": [self.slimit[i] for i in range(4)],
             "sattr": [self.sattr[i] for i in range(4)],
             "ip": self.ip,
-            "flags": self.flags,
+            "flags": self.fl(),
             "halted": bool(self.halt_flag),
             "intr": bool(self.intr_line),
             "nmi_pending": bool(self.nmi_pending),
@@ -2412,6 +2556,7 @@ cdef class CPU:
                 self.sattr[i] = state["sattr"][i]
             self.ip = state["ip"]
             self.flags = state["flags"]
+            self.lf_op = LF_NONE
             self.halt_flag = state["halted"]
             self.intr_line = state["intr"]
             self.nmi_pending = state["nmi_pending"]
