@@ -22,10 +22,7 @@ RESULTS = LOAD + 0x800  # where they leave their results (RES)
 # PRELUDE: descriptor and gate macros, ENTER_PM and RES.  GDT_COMMON: the GDTR and
 # IDTR images and the descriptors every protected-mode program here starts with:
 # 08h code and 10h data at 10000h (the program), 18h stack at 20000h.
-PRELUDE = """
-        bits 16
-        cpu 286
-        org 0
+DESC_MACRO = """
 %macro DESC 3                           ; base, limit, access byte
         dw %2
         dw (%1) & 0xFFFF
@@ -33,6 +30,13 @@ PRELUDE = """
         db %3
         dw 0
 %endmacro
+"""
+
+PRELUDE = """
+        bits 16
+        cpu 286
+        org 0
+""" + DESC_MACRO + """
 %macro GATE 2                           ; handler offset in selector 08h, type byte
         dw %1
         dw 0x08
@@ -525,13 +529,7 @@ BOOT_PRELUDE = """
         bits 16
         cpu 286
         org 0x7C00
-%macro DESC 3
-        dw %2
-        dw (%1) & 0xFFFF
-        db ((%1) >> 16) & 0xFF
-        db %3
-        dw 0
-%endmacro
+""" + DESC_MACRO + """
 %macro SAY 1
         mov si, %%s
         call say
